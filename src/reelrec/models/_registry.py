@@ -1,0 +1,46 @@
+"""Model registry: names used by the CLI, configs and artifacts, resolved lazily to classes."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from reelrec.models._base import Recommender
+
+_BUILTIN: dict[str, str] = {
+    "popularity": "reelrec.models._popularity:Popularity",
+    "item-mean": "reelrec.models._item_mean:ItemMean",
+    "mf": "reelrec.models._mf:BiasedMF",
+    "ease": "reelrec.models._ease:EASE",
+    "itemknn": "reelrec.models._itemknn:ItemKNN",
+    "seed": "reelrec.models._seed:SeedTwoTower",
+    "two-tower": "reelrec.models._two_tower:TwoTower",
+}
+
+#: The model ``reelrec train`` fits when no ``--model`` is given.
+DEFAULT_MODEL = "two-tower"
+#: Non-neural reference models shown beside every evaluation.
+BASELINES: tuple[str, ...] = ("popularity", "item-mean", "mf", "ease", "itemknn")
+
+
+def available_models() -> list[str]:
+    """Registered model names, in a stable order."""
+    return list(_BUILTIN)
+
+
+def model_class(name: str) -> type[Recommender]:
+    """The class registered under ``name``; ``ValueError`` listing the choices otherwise."""
+    if name not in _BUILTIN:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(_BUILTIN)}")
+    module_name, _, attr = _BUILTIN[name].partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    return cls
+
+
+def create_model(name: str, **params: Any) -> Recommender:
+    """Instantiate a registered model with hyperparameters (unknown names are a ``TypeError``)."""
+    cls = model_class(name)
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise TypeError(f"bad hyperparameters for model {name!r}: {exc}") from None
