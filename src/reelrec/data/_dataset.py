@@ -266,8 +266,8 @@ class Dataset:
         if self.fully_observed is not None:
             out["fully_observed"] = {
                 "interactions": len(self.fully_observed),
-                "users": int(len(np.unique(self.fully_observed.user))),
-                "items": int(len(np.unique(self.fully_observed.item))),
+                "users": len(np.unique(self.fully_observed.user)),
+                "items": len(np.unique(self.fully_observed.item)),
             }
         out["user_features"] = self.user_features.kinds if self.user_features is not None else {}
         out["item_features"] = self.item_features.kinds if self.item_features is not None else {}

@@ -26,9 +26,7 @@ class IdMap:
             raise ValueError(f"raw_ids must be one-dimensional, got shape {ids.shape}")
         if ids.dtype.kind in "iu":
             ids = ids.astype(np.int64, copy=False)
-        elif ids.dtype.kind in "US":
-            ids = ids.astype(str)
-        elif ids.dtype.kind == "O":
+        elif ids.dtype.kind in "US" or ids.dtype.kind == "O":
             ids = ids.astype(str)
         else:
             raise TypeError(f"raw ids must be integers or strings, got dtype {ids.dtype}")

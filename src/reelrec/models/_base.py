@@ -46,6 +46,11 @@ class Recommender(ABC):
     item_popularity_: NDArray[np.float32]
 
     # ------------------------------------------------------------------ params
+    @classmethod
+    def fast_params(cls) -> dict[str, Any]:
+        """Cheap hyperparameters for smoke tests and quick demos (default: the defaults)."""
+        return {}
+
     def get_params(self) -> dict[str, Any]:
         """Constructor hyperparameters by name (JSON-friendly), as sklearn does."""
         sig = inspect.signature(type(self).__init__)
@@ -270,6 +275,8 @@ class Recommender(ABC):
 
     def _set_state(self, tensors: dict[str, NDArray], extra: dict[str, Any]) -> None:
         """Inverse of :meth:`_get_state`; called on an instance built from :meth:`get_params`."""
+        if tensors or extra:
+            raise ValueError(f"{self.name} has no learned state beyond the base class, got {sorted(tensors)}")
 
     def save(self, path: str | Path, **artifact: Any) -> Path:
         """Write an artifact directory atomically; see :func:`reelrec.artifacts.save_artifact`."""
