@@ -1,0 +1,48 @@
+"""Evaluation: splits, full-catalogue top-K metrics, and a runner that uses only the recommender contract."""
+
+from reelrec.eval._compare import ComparisonTable, compare
+from reelrec.eval._metrics import (
+    MetricResult,
+    Relevance,
+    coverage_at_k,
+    graded_ndcg_at_k,
+    hit_rate_at_k,
+    mae,
+    map_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    ranking_metrics,
+    recall_at_k,
+    rmse,
+)
+from reelrec.eval._progress import rich_progress
+from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
+from reelrec.eval._significance import PairedTest, paired_test
+from reelrec.eval._splits import Split, holdout_split, kuairec_split
+
+__all__ = [
+    "ComparisonTable",
+    "EvalResult",
+    "MetricResult",
+    "PairedTest",
+    "ProgressCallback",
+    "Relevance",
+    "Split",
+    "compare",
+    "coverage_at_k",
+    "default_threshold",
+    "evaluate",
+    "graded_ndcg_at_k",
+    "hit_rate_at_k",
+    "holdout_split",
+    "kuairec_split",
+    "mae",
+    "map_at_k",
+    "ndcg_at_k",
+    "paired_test",
+    "precision_at_k",
+    "ranking_metrics",
+    "recall_at_k",
+    "rich_progress",
+    "rmse",
+]
