@@ -41,10 +41,16 @@ def resolve_protocol(dataset: Dataset, protocol: str) -> str:
     return protocol
 
 
+def load_options(data_cfg: DataConfig) -> dict[str, Any]:
+    """Load options the config sets explicitly; the rest keep each reader's own default
+    (e.g. watch ratios are clipped at 5 for KuaiRec, generic labels are not clipped)."""
+    return {name: getattr(data_cfg, name) for name in ("duplicates", "clip") if name in data_cfg.model_fields_set}
+
+
 def load_for(config: RunConfig, data: str | Path) -> Dataset:
     from reelrec.data import load_dataset
 
-    return load_dataset(data, duplicates=config.data.duplicates, clip=config.data.clip)
+    return load_dataset(data, **load_options(config.data))
 
 
 def fit_and_evaluate(
@@ -92,7 +98,7 @@ def train_run(
         "protocol": resolve_protocol(dataset, config.data.protocol),
         "history": history or [],
     }
-    saved_config = {**config.to_json(), "data_path": str(data)}
+    saved_config = {**config.to_json(), "data_path": str(data), "load_options": load_options(config.data)}
     model.save(out, dataset=train_data, config=saved_config, metrics=record)
     return {
         "model": model.name,
@@ -127,19 +133,18 @@ def evaluate_artifact(
     from reelrec.eval import evaluate
 
     art = load_artifact(artifact)
-    config = RunConfig.from_json({k: v for k, v in art.config.items() if k != "data_path"}) if art.config else None
+    extras = ("data_path", "load_options")
+    config = RunConfig.from_json({k: v for k, v in art.config.items() if k not in extras}) if art.config else None
     data_cfg = DataConfig(
         protocol=protocol,  # type: ignore[arg-type]
         test_fraction=test_fraction,
         split=split,  # type: ignore[arg-type]
         split_seed=split_seed,
         cold_user_fraction=cold_user_fraction,
-        duplicates=config.data.duplicates if config else "keep",
-        clip=config.data.clip if config else 5.0,
     )
     from reelrec.data import load_dataset
 
-    dataset = load_dataset(data, duplicates=data_cfg.duplicates, clip=data_cfg.clip)
+    dataset = load_dataset(data, **art.config.get("load_options", {}))
     data_cfg.protocol = resolve_protocol(dataset, protocol)  # type: ignore[assignment]
     the_split = make_split(dataset, data_cfg)
     model = art.model
