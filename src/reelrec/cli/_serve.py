@@ -1,9 +1,100 @@
-"""CLI commands (filled in by the module's owner)."""
+"""``reelrec serve``: run the HTTP service over a trained artifact (uvicorn, loopback by default)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
 import typer
+
+from reelrec.cli._common import err_console
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``serve`` to ``app``."""
+    app.command("serve")(serve)
+
+
+def serve(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `reelrec train`.")],
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port (0 picks a free one).")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+    artifact_root: Annotated[
+        Path | None,
+        typer.Option("--artifact-root", help="Reloads may only name artifacts under this directory "
+                     "(default: the parent of ART)."),
+    ] = None,
+    max_body_bytes: Annotated[
+        int, typer.Option("--max-body-bytes", min=1024, help="Larger request bodies get 413.")
+    ] = 1 << 20,
+    retrieval: Annotated[
+        str, typer.Option("--retrieval", help="auto, exact or ann (faiss) search over item embeddings.")
+    ] = "auto",
+    ann_nprobe: Annotated[int, typer.Option("--ann-nprobe", min=1, help="faiss cells scanned per query.")] = 128,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch/faiss threads per worker.")] = 1,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+) -> None:
+    """Serve recommendations over HTTP; the page is at / and the API schema at /openapi.json.
+
+    Set REELREC_ADMIN_TOKEN to require `Authorization: Bearer <token>` on POST /v1/admin/reload.
+
+    Example: reelrec serve art/tt --port 8000 --workers 2
+    """
+    # Cheap checks first, so that a typo fails in a second rather than after importing torch.
+    if retrieval not in ("auto", "exact", "ann"):
+        raise ValueError(f"--retrieval={retrieval!r}, expected auto, exact or ann")
+    mode: Literal["auto", "exact", "ann"] = retrieval  # type: ignore[assignment]
+    if not artifact.is_dir():
+        raise FileNotFoundError(f"{artifact}: no such artifact directory")
+    if artifact_root is not None and not artifact_root.is_dir():
+        raise FileNotFoundError(f"--artifact-root {artifact_root}: no such directory")
+    root = (artifact_root or artifact.resolve().parent).resolve()
+    if not artifact.resolve().is_relative_to(root):
+        raise ValueError(f"{artifact} is not under --artifact-root {artifact_root}")
+
+    import uvicorn
+
+    from reelrec.artifacts import read_manifest
+    from reelrec.serve.settings import SETTINGS_ENV, ServeSettings, admin_token
+
+    read_manifest(artifact)  # fail here, with one clear line, rather than inside a worker
+    settings = ServeSettings(
+        artifact=artifact.resolve(),
+        artifact_root=root,
+        max_body_bytes=max_body_bytes,
+        retrieval=mode,
+        ann_nprobe=ann_nprobe,
+        threads=threads,
+    )
+    if host not in _LOOPBACK:
+        guard = "a token (REELREC_ADMIN_TOKEN)" if admin_token() else "nothing: set REELREC_ADMIN_TOKEN"
+        err_console.print(f"[yellow]warning:[/] listening on {host}; admin reload is protected by {guard}")
+    signal_dir = None
+    if workers > 1:
+        # Workers are separate processes: a reload reaching one is relayed to the others through this file.
+        signal_dir = Path(tempfile.mkdtemp(prefix="reelrec-serve-"))
+        settings = settings.model_copy(update={"reload_signal": signal_dir / "reload.json"})
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    try:
+        uvicorn.run(
+            "reelrec.serve.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=access_log,
+            server_header=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if signal_dir is not None:
+            shutil.rmtree(signal_dir, ignore_errors=True)

@@ -1,0 +1,197 @@
+"""Request and response models of the HTTP API (pydantic); they are also the OpenAPI documentation.
+
+Requests are strict: unknown fields, wrong JSON types (``"10"`` for an integer, ``1`` for a boolean)
+and out-of-range values are rejected with ``422`` naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+
+#: Largest ``k`` any endpoint accepts.
+MAX_K = 1000
+#: Longest candidate / exclusion list in one request.
+MAX_ITEM_LIST = 100_000
+#: Most (user, item) pairs in one prediction request.
+MAX_PAIRS = 10_000
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=256, strict=True)]
+#: A raw user or video id: JSON integer or string (string ids of integer vocabularies must be decimal).
+RawId = StrictInt | Text
+FeatureScalar = StrictBool | StrictInt | StrictFloat | Annotated[str, StringConstraints(max_length=256, strict=True)]
+FeatureValue = FeatureScalar | Annotated[list[FeatureScalar | None], Field(max_length=256)] | None
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class RecommendRequest(_Request):
+    """Recommendations for a known user, or for a new user described by features (cold start).
+
+    With both ``user_id`` and ``features``, a known user is served from their history and an unknown one
+    from the features.
+    """
+
+    user_id: RawId | None = Field(None, description="A user id known to the model.")
+    features: Annotated[dict[str, FeatureValue], Field(max_length=1000)] | None = Field(
+        None,
+        description="Side features of a new user, by column (see GET /v1/model: user_features).",
+        examples=[{"user_active_degree": "high_active", "follow_user_num": 12}],
+    )
+    k: StrictInt = Field(10, ge=1, le=MAX_K, description="Number of videos to return.")
+    exclude_seen: StrictBool = Field(True, description="Drop videos the user viewed in training (known users).")
+    candidates: Annotated[list[RawId], Field(max_length=MAX_ITEM_LIST)] | None = Field(
+        None, description="Rank only these video ids (all must be in the catalogue)."
+    )
+    exclude: Annotated[list[RawId], Field(max_length=MAX_ITEM_LIST)] | None = Field(
+        None, description="Video ids never to return (unknown ids are ignored)."
+    )
+    details: StrictBool = Field(False, description="Add each video's display features and predicted label.")
+
+    @model_validator(mode="after")
+    def _who(self) -> RecommendRequest:
+        if self.user_id is None and self.features is None:
+            raise ValueError("give user_id (a known user), features (a new user), or both")
+        return self
+
+
+class Pair(_Request):
+    user_id: RawId
+    item_id: RawId
+
+
+class PredictRequest(_Request):
+    """Predicted label (watch ratio) for (user, video) pairs."""
+
+    pairs: Annotated[list[Pair], Field(min_length=1, max_length=MAX_PAIRS)]
+
+
+class ReloadRequest(_Request):
+    """Swap in another artifact; ``path`` is relative to the service's artifact root."""
+
+    path: Annotated[str, StringConstraints(min_length=1, max_length=1024, strict=True)] | None = Field(
+        None, description="Artifact directory relative to the artifact root; omit to reload the current one."
+    )
+
+
+class ItemScore(BaseModel):
+    item_id: int | str
+    score: float
+    prediction: float | None = Field(None, description="Predicted label; only with details, for regressing models.")
+    features: dict[str, Any] | None = Field(None, description="Display features; only with details.")
+
+
+class RecommendationsOut(BaseModel):
+    user_id: int | str | None
+    cold_start: bool
+    model: str
+    artifact_id: str
+    k: int
+    exclude_seen: bool
+    items: list[ItemScore] = Field(description="Best first; fewer than k when fewer videos qualify.")
+
+
+class SimilarOut(BaseModel):
+    item_id: int | str
+    model: str
+    artifact_id: str
+    items: list[ItemScore]
+
+
+class Prediction(BaseModel):
+    user_id: int | str
+    item_id: int | str
+    prediction: float | None = Field(description="null when the user or video is unknown.")
+
+
+class PredictionsOut(BaseModel):
+    model: str
+    artifact_id: str
+    label: str
+    predictions: list[Prediction]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    model: str
+    artifact_id: str
+    loaded_at: str = Field(description="When this worker loaded the artifact (UTC, ISO 8601).")
+    n_items: int
+    n_users: int
+    retrieval: str = Field(description="How known users are ranked: exact, ann, or model.")
+    pid: int
+
+
+class ModelOut(BaseModel):
+    model: str
+    artifact_id: str
+    created: str | None
+    params: dict[str, Any]
+    regresses: bool
+    supports_cold_start: bool
+    has_similar: bool
+    retrieval: str
+    n_users: int
+    n_items: int
+    label: str
+    user_features: dict[str, str] = Field(description="Cold-start feature columns and their kinds.")
+    item_columns: list[str] = Field(description="Display features returned with details.")
+    metrics: dict[str, Any]
+
+
+class UsersOut(BaseModel):
+    total: int
+    offset: int
+    users: list[int | str]
+
+
+class HistoryItem(BaseModel):
+    item_id: int | str
+    label: float | None
+    features: dict[str, Any] | None
+
+
+class HistoryOut(BaseModel):
+    user_id: int | str
+    label: str
+    items: list[HistoryItem] = Field(description="Most recent first.")
+
+
+class ItemOut(BaseModel):
+    item_id: int | str
+    features: dict[str, Any] | None
+
+
+class ReloadOut(BaseModel):
+    previous_artifact_id: str
+    artifact_id: str
+    model: str
+    path: str
+    loaded_at: str
+    load_seconds: float
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationOut(BaseModel):
+    detail: list[ValidationIssue]
