@@ -47,7 +47,10 @@ def version() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: expected errors become ``error: ...`` and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode the parser returns typer.Exit's code instead of exiting with it.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except SystemExit:
         raise
     except KeyboardInterrupt:
