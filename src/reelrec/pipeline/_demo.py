@@ -12,6 +12,9 @@ from reelrec.pipeline._runs import fit_and_evaluate
 
 # Baselines cheap enough for a two-minute demo on two cores (EASE/ItemKNN are in `reelrec bench`).
 _DEMO_BASELINES = ("popularity", "item-mean", "mf")
+# The default model early-stops on a validation split; the demo also caps its wall time so the
+# whole run stays within about two minutes on two cores.
+_DEMO_PARAMS: dict[str, dict[str, Any]] = {DEFAULT_MODEL: {"time_budget_s": 45.0}, "seed": {}}
 
 
 def run_demo(
@@ -42,7 +45,7 @@ def run_demo(
     models: dict[str, Any] = {}
     console.print(f"[2/4] training the default model ({DEFAULT_MODEL}) and the seed preset")
     for name in (DEFAULT_MODEL, "seed"):
-        model = create_model(name, seed=seed)
+        model = create_model(name, seed=seed, progress=not quiet, **_DEMO_PARAMS[name])
         comparison[name] = fit_and_evaluate(model, split, ks=(5, 10, 20))
         models[name] = model
     console.print("[3/4] training baselines on the same split")

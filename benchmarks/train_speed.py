@@ -1,0 +1,109 @@
+"""Training speed and serving latency on full-scale (synthetic) KuaiRec: seed vs the default two-tower.
+
+Usage::
+
+    python benchmarks/train_speed.py DATA_DIR [--budget 30] [--threads 2] [--skip-seed]
+
+On a random 80/20 split of the big matrix's rows (seed 0) it measures, side by side:
+
+1. ``seed``: wall time of its 2 epochs and the test RMSE (watch ratio clipped at 5, as trained);
+2. the two-tower's regression configuration (``loss="regression"``) trained for ``--budget`` seconds,
+   and its test RMSE;
+3. serving: top-10 over every video for one user (median of many in-process calls, item matrix
+   cached), and top-10 for every user in one call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from _common import machine_note, print_table, set_threads
+from reelrec.data import load_dataset
+from reelrec.models import create_model
+
+REGRESSION = {"loss": "regression", "patience": 0, "validation_fraction": 0.0, "progress": False}
+
+
+def rmse(model, users, items, label) -> float:
+    pred = model.predict_indices(users, items)
+    return float(np.sqrt(np.mean((pred - label) ** 2)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data")
+    ap.add_argument("--budget", type=float, default=30.0, help="two-tower training seconds")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--skip-seed", action="store_true")
+    ap.add_argument("--latency-calls", type=int, default=300)
+    args = ap.parse_args()
+    threads = set_threads(args.threads)
+    ds = load_dataset(args.data)
+    inter = ds.interactions
+    test = np.random.default_rng(0).random(len(inter)) < 0.2
+    train = ds.with_interactions(inter.take(~test), fully_observed=None, truth=None)
+    tu, ti = inter.user[test], inter.item[test]
+    label = np.clip(inter.label[test], 0.0, 5.0)
+    print(f"# {ds.n_users} users x {ds.n_items} videos; {int((~test).sum()):,} training rows, {int(test.sum()):,} test")
+    print(f"# {machine_note(threads)}\n")
+    rows = []
+    if not args.skip_seed:
+        seed = create_model("seed", progress=False)
+        start = time.perf_counter()
+        seed.fit(train)
+        rows.append(
+            {
+                "model": "seed (2 epochs)",
+                "train s": time.perf_counter() - start,
+                "loop s": sum(h["seconds"] for h in seed.history_),
+                "test rmse": rmse(seed, tu, ti, label),
+                "rows/s": sum(h["rows"] for h in seed.history_) / sum(h["seconds"] for h in seed.history_),
+            }
+        )
+    tt = create_model("two-tower", **REGRESSION, time_budget_s=args.budget, epochs=100)
+    start = time.perf_counter()
+    tt.fit(train)
+    rows.append(
+        {
+            "model": f"two-tower regression ({args.budget:.0f} s budget)",
+            "train s": time.perf_counter() - start,
+            "loop s": sum(h["seconds"] for h in tt.history_),
+            "test rmse": rmse(tt, tu, ti, label),
+            "rows/s": sum(h["rows"] for h in tt.history_) / sum(h["seconds"] for h in tt.history_),
+            "epochs": round(sum(h["rows"] for h in tt.history_) / max(tt.history_[0]["rows"], 1), 2)
+            if len(tt.history_) > 1
+            else None,
+        }
+    )
+    print_table(rows, ["model", "train s", "loop s", "rows/s", "test rmse", "epochs"])
+
+    users = np.arange(ds.n_users, dtype=np.int32)
+    tt.recommend_indices(users[:1], k=10)  # warm the cached item matrix
+    rng = np.random.default_rng(1)
+    times = []
+    for u in rng.integers(0, ds.n_users, args.latency_calls):
+        start = time.perf_counter()
+        tt.recommend_indices([u], k=10)
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    tt.recommend_indices(users, k=10)
+    all_users = time.perf_counter() - start
+    print()
+    print_table(
+        [
+            {
+                "what": f"top-10 of {ds.n_items:,} videos, one user (median of {args.latency_calls})",
+                "ms": 1000 * float(np.median(times)),
+                "p95 ms": 1000 * float(np.quantile(times, 0.95)),
+            },
+            {"what": f"top-10 for all {ds.n_users:,} users", "ms": 1000 * all_users},
+        ],
+        ["what", "ms", "p95 ms"],
+    )
+
+
+if __name__ == "__main__":
+    main()

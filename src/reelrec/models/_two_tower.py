@@ -1,0 +1,659 @@
+"""The default recommender: a two-tower network trained for retrieval and watch-ratio regression at once."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from numpy.typing import ArrayLike, NDArray
+
+from reelrec.data._dataset import Dataset, FeatureTable
+from reelrec.features import FeaturePipeline, hash_bucket
+from reelrec.models._base import Recommender
+from reelrec.models._nn_data import Pairs, distinct_pairs, gather_ragged, validation_mask
+from reelrec.models._nn_inputs import SideInputs, SideShape, shape_of, side_inputs
+from reelrec.models._nn_scoring import expected_score, tune_watch_weight
+from reelrec.models._nn_task import StepOptions, TwoTowerTask
+from reelrec.models._nn_towers import TowerLayout, TwoTowerNet
+from reelrec.training import LoopOptions, TrainResult, adam, resolve_device, run_training
+
+Scoring = Literal["auto", "retrieval", "watch", "expected"]
+#: Validation users used to choose ``watch_weight="auto"`` (a sample bounds the cost on big logs).
+_TUNE_USERS = 3000
+#: ``candidates`` covering at most this share of the trained catalogue count as a shortlist (see ``scoring``).
+SHORTLIST_SHARE = 0.5
+
+
+class TwoTower(Recommender):
+    """Two towers (user, video) over side features, id embeddings and the user's watch history.
+
+    One network, two heads. The *retrieval* head is trained with a softmax over videos (the whole
+    catalogue, the batch's videos with logQ correction, or a sample) and answers "which videos will
+    this user watch"; the *watch* head regresses the (log) watch ratio and answers "how long". Ranking a
+    sparse catalogue needs the first, ranking videos a user is sure to be shown needs the second; see
+    ``scoring`` for how ``recommend`` combines them.
+
+    Parameters
+    ----------
+    embedding_size : int
+        Width of the retrieval embedding (the watch head has ``embedding_size // 2``).
+    hidden : list of int or None
+        Hidden layer widths of each tower's MLP (``None``: ``[256]``).
+    epochs : int
+        Upper bound on epochs; early stopping on the validation split usually ends sooner.
+    learning_rate, batch_size, reg : float, int or "auto", float
+        Adam(W) step size, rows per batch (``"auto"`` grows with the data: 512..8192), weight decay.
+    loss : {"auto", "multitask", "retrieval", "regression"}
+        ``"auto"`` = multitask when labels vary, retrieval for implicit data (a constant label).
+    regression_weight : float
+        Weight of the watch-ratio MSE against the retrieval cross-entropy in multitask training.
+    negatives : {"auto", "full", "in-batch", "sampled"}
+        Softmax candidates; ``"auto"`` = the full catalogue up to 20,000 videos, else in-batch.
+    n_negatives : int
+        Uniformly sampled extra candidates per batch for ``negatives="sampled"``.
+    logq : bool
+        Subtract each candidate's log sampling probability (in-batch and sampled negatives).
+    target : {"auto", "log1p", "identity"}
+        Transform of the regressed label; ``"auto"`` = log1p for watch ratios.
+    scoring : {"auto", "retrieval", "watch", "expected"}
+        How ``recommend`` ranks. ``retrieval``: the retrieval logit (log-probability of a watch);
+        ``watch``: predicted label; ``expected``: ``logit + watch_weight * log(predicted label)``, i.e.
+        expected watch ratio per impression. ``"auto"`` uses ``expected`` over the full catalogue and
+        ``watch`` when ``candidates`` are given (the caller knows they are shown, so only *how long* is
+        left to predict); without a watch head, both fall back to ``retrieval``.
+    watch_weight : float
+        ``w`` in the ``expected`` score.
+    history_size : int
+        Videos of the user's history averaged into the user tower per training step (0: no history).
+    history_dropout : float
+        Share of history entries dropped at random in training (denoising).
+    id_buckets : int, "exact" or "none"
+        Id embeddings: one row per training id (``"exact"``), hashed into this many buckets, or none.
+        Row 0 is the out-of-vocabulary row used for ids never seen in training.
+    cold_fraction : float
+        Share of users and videos per step that lose their id (and history) so the feature path and the
+        out-of-vocabulary row learn to stand in for them (cold start).
+    dropout : float
+        Dropout between MLP layers.
+    validation_fraction, patience : float, int
+        Per-user share of training pairs held out for early stopping, and epochs without improvement.
+    refit : bool or "auto"
+        After early stopping, retrain on all pairs for the best number of epochs; ``"auto"`` does so for
+        logs under 2M pairs (where the held-out share matters).
+    seed, device, progress, checkpoint_dir, resume, time_budget_s
+        Randomness, ``"auto" | "cpu" | "cuda"``, progress bars, per-epoch checkpoints and resuming, and
+        an optional wall-clock budget for training.
+
+    Stability: provisional.
+    """
+
+    name: ClassVar[str] = "two-tower"
+    regresses: ClassVar[bool] = True
+    supports_cold_start: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        embedding_size: int = 64,
+        hidden: list[int] | None = None,
+        epochs: int = 100,
+        learning_rate: float = 0.01,
+        batch_size: int | Literal["auto"] = "auto",
+        reg: float = 0.0,
+        loss: Literal["auto", "multitask", "retrieval", "regression"] = "auto",
+        regression_weight: float = 1.0,
+        negatives: Literal["auto", "full", "in-batch", "sampled"] = "auto",
+        n_negatives: int = 2048,
+        logq: bool = True,
+        mask_seen: bool = True,
+        target: Literal["auto", "log1p", "identity"] = "auto",
+        scoring: Scoring = "auto",
+        watch_weight: float | Literal["auto"] = "auto",
+        history_size: int = 64,
+        history_dropout: float = 0.0,
+        history_labels: bool | Literal["auto"] = "auto",
+        user_ids: bool | Literal["auto"] = "auto",
+        id_buckets: int | Literal["exact", "none"] = "exact",
+        cold_fraction: float = 0.05,
+        dropout: float = 0.0,
+        normalize: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 5,
+        lr_decay: float = 1.0,
+        refit: bool | Literal["auto"] = "auto",
+        seed: int = 0,
+        device: str = "auto",
+        progress: bool | Literal["auto"] = "auto",
+        checkpoint_dir: str | None = None,
+        resume: bool = False,
+        time_budget_s: float | None = None,
+    ) -> None:
+        self.embedding_size = embedding_size
+        self.hidden = hidden
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.reg = reg
+        self.loss = loss
+        self.regression_weight = regression_weight
+        self.negatives = negatives
+        self.n_negatives = n_negatives
+        self.logq = logq
+        self.mask_seen = mask_seen
+        self.target = target
+        self.scoring = scoring
+        self.watch_weight = watch_weight
+        self.history_size = history_size
+        self.history_dropout = history_dropout
+        self.history_labels = history_labels
+        self.user_ids = user_ids
+        self.id_buckets = id_buckets
+        self.cold_fraction = cold_fraction
+        self.dropout = dropout
+        self.normalize = normalize
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.lr_decay = lr_decay
+        self.refit = refit
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.time_budget_s = time_budget_s
+
+    @classmethod
+    def fast_params(cls) -> dict[str, Any]:
+        return {"embedding_size": 16, "hidden": [32], "epochs": 3, "history_size": 16, "progress": False}
+
+    # ------------------------------------------------------------ validation
+    def check_params(self) -> None:
+        """Raise ``ValueError`` naming the first bad hyperparameter."""
+        _positive_int("embedding_size", self.embedding_size)
+        _positive_int("epochs", self.epochs)
+        if self.batch_size != "auto":
+            _positive_int("batch_size", self.batch_size)
+        if self.hidden is not None and (
+            not isinstance(self.hidden, list | tuple) or not all(isinstance(h, int) and h > 0 for h in self.hidden)
+        ):
+            raise ValueError(f"hidden={self.hidden!r}, expected a list of positive layer widths or None")
+        _positive_float("learning_rate", self.learning_rate)
+        for name in ("reg", "regression_weight"):
+            _nonneg_float(name, getattr(self, name))
+        if self.watch_weight != "auto":
+            _nonneg_float("watch_weight", self.watch_weight)
+        _positive_float("lr_decay", self.lr_decay)
+        if self.lr_decay > 1:
+            raise ValueError(f"lr_decay={self.lr_decay!r}, must be in (0, 1]")
+        for name in ("history_dropout", "cold_fraction", "dropout", "validation_fraction"):
+            value = getattr(self, name)
+            _nonneg_float(name, value)
+            if value >= 1:
+                raise ValueError(f"{name}={value!r}, must be in [0, 1)")
+        _choice("loss", self.loss, ("auto", "multitask", "retrieval", "regression"))
+        _choice("negatives", self.negatives, ("auto", "full", "in-batch", "sampled"))
+        _choice("target", self.target, ("auto", "log1p", "identity"))
+        _choice("scoring", self.scoring, ("auto", "retrieval", "watch", "expected"))
+        _choice("refit", self.refit, (True, False, "auto"))
+        _choice("progress", self.progress, (True, False, "auto"))
+        _choice("history_labels", self.history_labels, (True, False, "auto"))
+        _choice("user_ids", self.user_ids, (True, False, "auto"))
+        _positive_int("n_negatives", self.n_negatives)
+        if not isinstance(self.history_size, int) or self.history_size < 0:
+            raise ValueError(f"history_size={self.history_size!r}, must be an integer >= 0")
+        if not isinstance(self.patience, int) or self.patience < 0:
+            raise ValueError(f"patience={self.patience!r}, must be an integer >= 0")
+        if self.id_buckets not in ("exact", "none") and (
+            isinstance(self.id_buckets, bool) or not isinstance(self.id_buckets, int) or self.id_buckets < 2
+        ):
+            raise ValueError(f"id_buckets={self.id_buckets!r}, expected 'exact', 'none' or an integer >= 2")
+        if self.time_budget_s is not None:
+            _positive_float("time_budget_s", self.time_budget_s)
+        resolve_device(self.device)
+
+    # ------------------------------------------------------------------- fit
+    def _fit(self, dataset: Dataset) -> None:
+        self.check_params()
+        self._cache: dict[str, Any] = {}
+        device = resolve_device(self.device)
+        inter = dataset.interactions
+        if not np.isfinite(inter.label).all():
+            raise ValueError("interactions.label holds NaN or inf; clean the labels before fitting")
+        pairs = distinct_pairs(inter, dataset.n_users, dataset.n_items)
+        mode = self._resolve_loss(pairs.label)
+        self.loss_ = mode
+        self.target_ = self._resolve_target(dataset)
+        z = self._transform(pairs.label)
+        self.target_mean_, self.target_std_ = float(z.mean()), float(z.std()) or 1.0
+        z = ((z - self.target_mean_) / self.target_std_).astype(np.float32)
+        # Predictions stay inside the label range seen in training (no exp overflow, no absurd ratios).
+        self.target_range_ = [float(z.min()), float(z.max())]
+
+        rng = np.random.default_rng([self.seed, 7])
+        val_mask = validation_mask(pairs, self.validation_fraction if self.patience > 0 else 0.0, rng)
+        train = pairs.take(~val_mask)
+        val = pairs.take(val_mask) if val_mask.any() else None
+
+        user_rows = np.flatnonzero(np.diff(pairs.indptr) > 0).astype(np.int32)
+        item_rows = np.unique(pairs.item).astype(np.int32)
+        self.user_pipe_ = _fit_pipeline(dataset.user_features, user_rows)
+        self.item_pipe_ = _fit_pipeline(dataset.item_features, item_rows)
+        use_user_ids = self.user_ids if self.user_ids != "auto" else self.history_size == 0
+        user_ids, n_user_ids = self._id_codes(dataset.users.raw_ids, user_rows) if use_user_ids else (None, 0)
+        item_ids, n_item_ids = self._id_codes(dataset.items.raw_ids, item_rows)
+        self.user_shape_ = shape_of(self.user_pipe_, n_user_ids)
+        self.item_shape_ = shape_of(self.item_pipe_, n_item_ids)
+        self.n_history_ = dataset.n_items + 1 if self.history_size > 0 else 0
+        taste = self.history_labels if self.history_labels != "auto" else mode != "retrieval"
+        self.taste_ = bool(taste and self.n_history_)
+        users = side_inputs(_transform(self.user_pipe_, dataset.user_features), dataset.n_users, user_ids)
+        items = side_inputs(_transform(self.item_pipe_, dataset.item_features), dataset.n_items, item_ids)
+
+        n_items = dataset.n_items
+        negatives = self.negatives if self.negatives != "auto" else ("full" if n_items <= 20_000 else "in-batch")
+        batch = self._resolve_batch(len(train))
+        step = StepOptions(
+            batch_size=batch,
+            retrieval_weight=0.0 if mode == "regression" else 1.0,
+            regression_weight=0.0 if mode == "retrieval" else (1.0 if mode == "regression" else self.regression_weight),
+            negatives=negatives,
+            n_negatives=self.n_negatives,
+            logq=self.logq,
+            history_size=self.history_size,
+            history_dropout=self.history_dropout,
+            cold_fraction=self.cold_fraction,
+            mask_seen=self.mask_seen,
+        )
+        self.options_ = {
+            "negatives": negatives,
+            "batch_size": batch,
+            "loss": mode,
+            "target": self.target_,
+            "user_ids": use_user_ids,
+            "history_labels": self.taste_,
+        }
+        torch.manual_seed(self.seed)
+        self.net_ = self._build_net().to(device)
+        val_z = z[val_mask] if val is not None else None
+        train_z = z[~val_mask]
+        task = TwoTowerTask(self.net_, users, items, train, train_z, train, train_z, step, device, val, val_z)
+        result = self._train(task, device, self.epochs, dataset)
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self._choose_watch_weight(task, train, val, dataset)
+        refit = self.refit if self.refit != "auto" else len(pairs) < 2_000_000
+        if refit and val is not None and result.best_epoch is not None and self.checkpoint_dir is None:
+            torch.manual_seed(self.seed)
+            self.net_ = self._build_net().to(device)
+            task = TwoTowerTask(self.net_, users, items, pairs, z, pairs, z, step, device)
+            schedule = [h["lr"] for h in result.history[: result.best_epoch]]
+            self._train(task, device, result.best_epoch, dataset, description="refit", schedule=schedule)
+        else:
+            # Serve with every training pair in the history, the held-out ones included.
+            task = TwoTowerTask(self.net_, users, items, pairs, z, pairs, z, step, device)
+        self._export(task, users)
+
+    def _train(
+        self,
+        task: TwoTowerTask,
+        device: torch.device,
+        epochs: int,
+        dataset: Dataset,
+        description: str = "two-tower",
+        schedule: list[float] | None = None,
+    ) -> TrainResult:
+        params = [p for p in self.net_.parameters() if p.requires_grad]
+        optimizer = adam(params, self.learning_rate, self.reg)
+        options = LoopOptions(
+            epochs=epochs,
+            seed=self.seed,
+            patience=self.patience if task.val is not None else None,
+            monitor="loss",
+            progress=self.progress,
+            checkpoint_dir=self.checkpoint_dir,
+            resume=self.resume,
+            time_budget_s=self.time_budget_s,
+            description=description,
+            decay=self.lr_decay,
+            lr_schedule=schedule,
+        )
+        fingerprint = {
+            "model": self.name,
+            "params": {k: v for k, v in self.get_params().items() if k not in _RUN_PARAMS},
+            "n_users": dataset.n_users,
+            "n_items": dataset.n_items,
+            "n_rows": len(dataset.interactions),
+        }
+        return run_training(task, optimizer, device, options, fingerprint)
+
+    @torch.no_grad()
+    def _choose_watch_weight(self, task: TwoTowerTask, train: Pairs, val: Pairs | None, dataset: Dataset) -> None:
+        """``watch_weight="auto"``: the weight whose ``expected`` score ranks the held-out pairs best.
+
+        The gain of a held-out pair is how far its label (watch ratio clipped to [0, 5], or rating)
+        exceeds the training mean, 0 below it and for everything not watched: graded NDCG@10 over the
+        whole catalogue, training items masked. Only better-than-usual outcomes count, which is what
+        "relevant" means on both explicit ratings and watch ratios.
+        """
+        self.watch_tuning_: dict[str, float] = {}
+        if self.watch_weight != "auto":
+            self.watch_weight_ = float(self.watch_weight)
+            return
+        self.watch_weight_ = 1.0
+        if self.loss_ != "multitask" or val is None:
+            return
+        users = np.unique(val.user).astype(np.int32)
+        if len(users) > _TUNE_USERS:
+            users = np.sort(np.random.default_rng([self.seed, 11]).choice(users, _TUNE_USERS, replace=False))
+        self.net_.eval()
+        uf = self._user_heads(task.full_user_vectors(torch.from_numpy(users.astype(np.int64)).to(task.device)))
+        self.item_factors_ = self._item_heads(task.all_item_vectors())
+        self._cache = {}
+        logits = self._scores_for(uf, "retrieval")
+        predicted = self._inverse(self._scores_for(uf, "watch"))
+        keep = np.isin(val.user, users)
+        label = np.clip(train.label, 0.0, 5.0) if self.target_ == "log1p" else train.label
+        held = np.clip(val.label[keep], 0.0, 5.0) if self.target_ == "log1p" else val.label[keep]
+        gain = np.maximum(held - float(label.mean()), 0.0).astype(np.float32)
+        gains = sp.csr_matrix(
+            (gain, (np.searchsorted(users, val.user[keep]), val.item[keep])), shape=(len(users), dataset.n_items)
+        )
+        seen = sp.csr_matrix(
+            (np.ones(len(train), np.float32), (train.user, train.item)), shape=(dataset.n_users, dataset.n_items)
+        )
+        self.watch_weight_, self.watch_tuning_ = tune_watch_weight(logits, predicted, seen, gains, users)
+
+    def _build_net(self) -> TwoTowerNet:
+        d = self.embedding_size
+        layout = TowerLayout(
+            retrieval=d if self.loss_ != "regression" else 0,
+            regression=max(d // 2, 1) if self.loss_ != "retrieval" else 0,
+        )
+        return TwoTowerNet(
+            self.user_shape_,
+            self.item_shape_,
+            self.n_history_,
+            layout,
+            hidden=list(self.hidden) if self.hidden is not None else [256],
+            id_dim=d,
+            history_dim=d,
+            dropout=self.dropout,
+            normalize=self.normalize,
+            taste=self.taste_,
+        )
+
+    def _resolve_loss(self, label: NDArray[np.float32]) -> str:
+        if self.loss != "auto":
+            return self.loss
+        return "multitask" if len(label) and float(label.std()) > 1e-6 else "retrieval"
+
+    def _resolve_target(self, dataset: Dataset) -> str:
+        if self.target != "auto":
+            return self.target
+        return "log1p" if dataset.label_name == "watch_ratio" else "identity"
+
+    def _resolve_batch(self, n: int) -> int:
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        # A step costs about the same for any batch once most users and videos appear in it (the
+        # towers run per unique entity), so batches grow with the log: 16+ steps per epoch, 1k..64k rows.
+        return int(min(65536, max(1024, 2 ** math.floor(math.log2(max(n, 1) / 16)))))
+
+    def _transform(self, label: NDArray[np.float32]) -> NDArray[np.float64]:
+        label = label.astype(np.float64)
+        return np.log1p(np.maximum(label, 0.0)) if self.target_ == "log1p" else label
+
+    def _inverse(self, z: NDArray[np.float32]) -> NDArray[np.float32]:
+        lo, hi = self.target_range_
+        raw = np.clip(z, lo, hi).astype(np.float32) * np.float32(self.target_std_) + np.float32(self.target_mean_)
+        return np.expm1(raw) if self.target_ == "log1p" else raw
+
+    def _id_codes(self, raw_ids: NDArray, train_rows: NDArray[np.int32]) -> tuple[NDArray[np.int64] | None, int]:
+        """Id embedding rows: only ids with training pairs get one; the rest share row 0 (unknown)."""
+        if self.id_buckets == "none":
+            return None, 0
+        n = len(raw_ids)
+        codes = np.zeros(n, np.int64)
+        if self.id_buckets == "exact":
+            codes[train_rows] = train_rows.astype(np.int64) + 1
+            return codes, n + 1
+        codes[train_rows] = hash_bucket(raw_ids[train_rows], int(self.id_buckets), seed=self.seed)
+        return codes, int(self.id_buckets)
+
+    # ---------------------------------------------------------------- export
+    @torch.no_grad()
+    def _export(self, task: TwoTowerTask, users: SideInputs) -> None:
+        """Precompute every user's and video's head vectors (serving is then two matrix products)."""
+        net = self.net_.eval()
+        all_users = torch.arange(len(users), device=task.device)
+        u = task.full_user_vectors(all_users)
+        i = task.all_item_vectors()
+        self.user_factors_ = self._user_heads(u)
+        self.item_factors_ = self._item_heads(i)
+        self._cache = {}
+        del net
+
+    def _user_heads(self, u: torch.Tensor) -> NDArray[np.float32]:
+        d = self.net_.layout.retrieval
+        r = self.net_.retrieval_user(u) if d else u[:, :0]
+        return torch.cat([r, u[:, d:]], 1).float().cpu().numpy()
+
+    def _item_heads(self, i: torch.Tensor) -> NDArray[np.float32]:
+        d = self.net_.layout.retrieval
+        r = self.net_.retrieval_item(i)[0] if d else i[:, :0]
+        return torch.cat([r, i[:, d:]], 1).float().cpu().numpy()
+
+    # --------------------------------------------------------------- scoring
+    def _parts(self) -> dict[str, NDArray[np.float32]]:
+        """Cached, contiguous pieces of the item matrix (cleared on fit and load)."""
+        if not getattr(self, "_cache", None):
+            d, r = self.net_.layout.retrieval, self.net_.layout.regression
+            f = self.item_factors_
+            self._cache = {
+                "ret_t": np.ascontiguousarray(f[:, :d].T),
+                "ret_b": np.ascontiguousarray(f[:, -1]),
+                "reg_t": np.ascontiguousarray(f[:, d : d + r].T),
+                "reg_b": np.ascontiguousarray(f[:, d + r]) + np.float32(self.net_.offset.item()),
+            }
+        return self._cache
+
+    def _is_shortlist(self, candidates: ArrayLike | None) -> bool:
+        """Whether ``candidates`` is a pre-selected shortlist rather than (most of) the catalogue."""
+        if candidates is None:
+            return False
+        n_known = int((self.item_popularity_ > 0).sum())
+        return len(np.unique(np.asarray(candidates))) <= SHORTLIST_SHARE * n_known
+
+    def _mode(self, candidates: ArrayLike | None) -> str:
+        has_ret, has_reg = self.loss_ != "regression", self.loss_ != "retrieval"
+        mode = self.scoring
+        if mode == "auto":
+            mode = ("watch" if self._is_shortlist(candidates) else "expected") if has_reg else "retrieval"
+        if mode in ("expected", "retrieval") and not has_ret:
+            return "watch"
+        if mode in ("expected", "watch") and not has_reg:
+            return "retrieval"
+        return mode
+
+    def _scores_for(self, uf: NDArray[np.float32], mode: str) -> NDArray[np.float32]:
+        parts = self._parts()
+        d, r = self.net_.layout.retrieval, self.net_.layout.regression
+        if mode == "retrieval":
+            return uf[:, :d] @ parts["ret_t"] + parts["ret_b"]
+        z = uf[:, d : d + r] @ parts["reg_t"] + parts["reg_b"] + uf[:, d + r : d + r + 1]
+        if mode == "watch":
+            return z
+        logit = uf[:, :d] @ parts["ret_t"] + parts["ret_b"]
+        return expected_score(logit, self._inverse(z), self.watch_weight_)
+
+    def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
+        return self._scores_for(self.user_factors_[users], self._mode(None))
+
+    def recommend_indices(
+        self,
+        users: ArrayLike,
+        k: int = 10,
+        exclude_seen: bool = True,
+        candidates: ArrayLike | None = None,
+        exclude: list[NDArray[np.int32]] | None = None,
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """Top-``k`` item indices; the score depends on ``scoring`` and on whether ``candidates`` is given."""
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users)).astype(np.int32)
+        if k < 1:
+            raise ValueError(f"k={k}, must be >= 1")
+        if len(users) and (users.min() < 0 or users.max() >= len(self.users_)):
+            raise KeyError(f"user indices must be in [0, {len(self.users_)})")
+        mode = self._mode(candidates)
+        return self._rank(
+            lambda rows: self._scores_for(self.user_factors_[rows], mode), users, k, exclude_seen, candidates, exclude
+        )
+
+    def recommend_cold(
+        self,
+        user_features: FeatureTable,
+        k: int = 10,
+        candidates: ArrayLike | None = None,
+        exclude: list[NDArray[np.int32]] | None = None,
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """Top-``k`` item indices for users known only by their features (no id, no history)."""
+        self._check_fitted()
+        mode = self._mode(candidates)
+        rows = np.arange(len(user_features), dtype=np.int32)
+        return self._rank(
+            lambda r: self._scores_for(self._cold_factors(user_features.take(r)), mode),
+            rows,
+            k,
+            False,
+            candidates,
+            exclude,
+        )
+
+    def _score_features(self, user_features: FeatureTable) -> NDArray[np.float32]:
+        return self._scores_for(self._cold_factors(user_features), self._mode(None))
+
+    @torch.no_grad()
+    def _cold_factors(self, table: FeatureTable) -> NDArray[np.float32]:
+        enc = _transform(self.user_pipe_, table) if self.user_pipe_ is not None else None
+        n = len(table)
+        ids = np.zeros(n, np.int64) if self.user_shape_.n_ids else None
+        x = side_inputs(enc, n, ids).to(self._net_device())
+        return self._user_heads(self.net_.eval().user_vectors(x, None))
+
+    def _net_device(self) -> torch.device:
+        return next(self.net_.parameters()).device
+
+    def _predict(self, users: NDArray[np.int32], items: NDArray[np.int32]) -> NDArray[np.float32]:
+        if self.loss_ == "retrieval":
+            raise NotImplementedError("two-tower trained with loss='retrieval' has no watch head to predict with")
+        d, r = self.net_.layout.retrieval, self.net_.layout.regression
+        uf, itf = self.user_factors_[users], self.item_factors_[items]
+        z = (uf[:, d : d + r] * itf[:, d : d + r]).sum(1) + uf[:, d + r] + itf[:, d + r]
+        z = z + np.float32(self.net_.offset.item())
+        return self._inverse(z.astype(np.float32))
+
+    def item_embeddings(self) -> NDArray[np.float32] | None:
+        """Retrieval embeddings of every video (watch-head factors for a regression-only model)."""
+        self._check_fitted()
+        d, r = self.net_.layout.retrieval, self.net_.layout.regression
+        return np.ascontiguousarray(self.item_factors_[:, :d] if d else self.item_factors_[:, :r])
+
+    def user_embeddings(self) -> NDArray[np.float32]:
+        """Retrieval-head vectors of every known user, shape (n_users, d) (do not modify)."""
+        self._check_fitted()
+        d = self.net_.layout.retrieval
+        return self.user_factors_[:, :d] if d else self.user_factors_[:, : self.net_.layout.regression]
+
+    # ----------------------------------------------------------- persistence
+    def _get_state(self) -> tuple[dict[str, NDArray], dict[str, Any]]:
+        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors["user_factors"] = self.user_factors_
+        tensors["item_factors"] = self.item_factors_
+        extra = {
+            "loss": self.loss_,
+            "target": self.target_,
+            "target_mean": self.target_mean_,
+            "target_std": self.target_std_,
+            "target_range": self.target_range_,
+            "user_shape": self.user_shape_.to_json(),
+            "item_shape": self.item_shape_.to_json(),
+            "n_history": self.n_history_,
+            "taste": self.taste_,
+            "user_pipeline": None if self.user_pipe_ is None else self.user_pipe_.to_json(),
+            "item_pipeline": None if self.item_pipe_ is None else self.item_pipe_.to_json(),
+            "options": self.options_,
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+            "watch_weight": self.watch_weight_,
+            "watch_tuning": self.watch_tuning_,
+        }
+        return tensors, extra
+
+    def _set_state(self, tensors: dict[str, NDArray], extra: dict[str, Any]) -> None:
+        try:
+            self.loss_ = extra["loss"]
+            self.target_ = extra["target"]
+            self.target_mean_ = float(extra["target_mean"])
+            self.target_std_ = float(extra["target_std"])
+            self.target_range_ = [float(v) for v in extra["target_range"]]
+            self.user_shape_ = SideShape.from_json(extra["user_shape"])
+            self.item_shape_ = SideShape.from_json(extra["item_shape"])
+            self.n_history_ = int(extra["n_history"])
+            self.taste_ = bool(extra["taste"])
+            self.options_ = dict(extra.get("options", {}))
+            self.history_ = list(extra.get("history", []))
+            self.best_epoch_ = extra.get("best_epoch")
+            self.watch_weight_ = float(extra["watch_weight"])
+            self.watch_tuning_ = dict(extra.get("watch_tuning", {}))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"two-tower state is incomplete: missing {exc}") from None
+        self.user_pipe_ = None if extra["user_pipeline"] is None else FeaturePipeline.from_json(extra["user_pipeline"])
+        self.item_pipe_ = None if extra["item_pipeline"] is None else FeaturePipeline.from_json(extra["item_pipeline"])
+        self.net_ = self._build_net()
+        state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in tensors.items() if k.startswith("net.")}
+        self.net_.load_state_dict(state)
+        self.net_.eval()
+        self.user_factors_ = np.asarray(tensors["user_factors"], np.float32)
+        self.item_factors_ = np.asarray(tensors["item_factors"], np.float32)
+        self._cache = {}
+
+
+_RUN_PARAMS = ("epochs", "progress", "checkpoint_dir", "resume", "time_budget_s", "device", "patience")
+
+
+def _fit_pipeline(table: FeatureTable | None, rows: NDArray[np.int32]) -> FeaturePipeline | None:
+    """A pipeline fitted on training entities, or ``None`` when the side has no usable feature column."""
+    if table is None or not table.columns:
+        return None
+    return FeaturePipeline().fit(table, rows)
+
+
+def _transform(pipe: FeaturePipeline | None, table: FeatureTable | None):
+    if pipe is None or table is None:
+        return None
+    return pipe.transform(table)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r}, must be an integer >= 1")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{name}={value!r}, must be a number > 0")
+
+
+def _nonneg_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or not math.isfinite(value):
+        raise ValueError(f"{name}={value!r}, must be a number >= 0")
+
+
+def _choice(name: str, value: Any, choices: tuple) -> None:
+    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
+        raise ValueError(f"{name}={value!r}, expected one of {', '.join(repr(c) for c in choices)}")
+
+
+__all__ = ["Pairs", "TwoTower", "gather_ragged"]

@@ -1,0 +1,75 @@
+"""Device choice in one place: ``"auto" | "cpu" | "cuda"`` to a torch device, autocast and copies."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """The torch device for a ``device`` option.
+
+    ``"auto"`` picks CUDA when available, else the CPU. ``"cuda"`` without a GPU is a ``ValueError``
+    (silently training on the CPU would hide a broken installation).
+    """
+    if isinstance(device, torch.device):
+        return device
+    name = str(device).strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but this torch build sees no CUDA device; use 'cpu' or 'auto'")
+        return torch.device(name)
+    raise ValueError(f"device={device!r}, expected 'auto', 'cpu' or 'cuda' (optionally 'cuda:N')")
+
+
+def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
+    """Mixed precision where it pays: bf16 autocast on CUDA, a no-op on the CPU.
+
+    bf16 keeps float32's exponent range, so no loss scaling is needed (unlike fp16).
+    """
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a CPU tensor to ``device``; pinned and non-blocking for CUDA so the copy overlaps compute."""
+    if device.type == "cpu":
+        return tensor
+    if tensor.device.type == "cpu":
+        tensor = tensor.pin_memory()
+    return tensor.to(device, non_blocking=True)
+
+
+@contextlib.contextmanager
+def deterministic(seed: int) -> Iterator[None]:
+    """Seed torch's global generator and request deterministic kernels where that is cheap.
+
+    ``warn_only`` keeps ops without a deterministic implementation usable (they warn instead of
+    failing); on the CPU every op reelrec uses is deterministic already.
+    """
+    previous = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
+
+
+def adam(
+    params: list[torch.nn.Parameter], lr: float, weight_decay: float = 0.0, decoupled: bool = True
+) -> torch.optim.Optimizer:
+    """Adam(W) with the fused kernel (one op for all parameters: much less per-step overhead on small models)."""
+    cls = torch.optim.AdamW if decoupled else torch.optim.Adam
+    try:
+        return cls(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # a device or dtype without the fused kernel
+        return cls(params, lr=lr, weight_decay=weight_decay)
