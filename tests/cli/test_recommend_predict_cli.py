@@ -7,9 +7,9 @@ import json
 import numpy as np
 import polars as pl
 import pytest
+from tests.cli.helpers import run_cli
 
 from reelrec.models import create_model
-from tests.cli.helpers import run_cli
 
 
 @pytest.fixture(scope="module")

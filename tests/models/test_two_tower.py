@@ -186,3 +186,14 @@ def test_unknown_feature_values_and_unseen_videos_still_score(split, fitted):
 def test_bad_hyperparameters_are_named(toy_dataset, param, value):
     with pytest.raises(ValueError, match=param):
         TwoTower(**{**FAST, param: value}).fit(toy_dataset)
+
+
+def test_resume_after_early_stopping_and_refit_repeats_the_run(tmp_path, split):
+    train, _, _ = split
+    params = {**FAST, "epochs": 4, "refit": True, "seed": 2}
+    first = TwoTower(**params, checkpoint_dir=str(tmp_path)).fit(train)
+    assert (tmp_path / "refit").is_dir() and len(first.refit_history_) == first.best_epoch_
+    again = TwoTower(**params, checkpoint_dir=str(tmp_path), resume=True).fit(train)
+    np.testing.assert_array_equal(again.item_factors_, first.item_factors_)
+    plain = TwoTower(**params).fit(train)
+    np.testing.assert_array_equal(plain.item_factors_, first.item_factors_)

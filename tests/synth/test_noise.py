@@ -29,7 +29,7 @@ def test_components_have_their_shares_and_bounds() -> None:
     x = BIG_NOISE.sample(np.random.default_rng(2), 1_000_000)
     assert (x == 0).mean() == pytest.approx(BIG_NOISE.zero, abs=3e-4)
     assert x.max() <= BIG_NOISE.tail_max
-    assert (x >= BIG_NOISE.tail_min).mean() >= BIG_NOISE.tail
+    assert (x >= BIG_NOISE.tail_min).mean() > BIG_NOISE.tail - 5e-4  # the tail, plus a little body above it
     assert (x < 0).sum() == 0
 
 

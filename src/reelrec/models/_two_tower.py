@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -99,7 +100,7 @@ class TwoTower(Recommender):
         embedding_size: int = 64,
         hidden: list[int] | None = None,
         epochs: int = 100,
-        learning_rate: float = 0.01,
+        learning_rate: float = 0.003,
         batch_size: int | Literal["auto"] = "auto",
         reg: float = 0.0,
         loss: Literal["auto", "multitask", "retrieval", "regression"] = "auto",
@@ -282,14 +283,21 @@ class TwoTower(Recommender):
         result = self._train(task, device, self.epochs, dataset)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
+        self.refit_history_: list[dict[str, Any]] = []
         self._choose_watch_weight(task, train, val, dataset)
         refit = self.refit if self.refit != "auto" else len(pairs) < 2_000_000
-        if refit and val is not None and result.best_epoch is not None and self.checkpoint_dir is None:
+        if refit and val is not None and result.best_epoch is not None:
+            # Same schedule, every pair: the held-out share matters on small logs. Checkpoints of this
+            # phase go to a subfolder; resuming replays the (finished) first phase from its checkpoint.
             torch.manual_seed(self.seed)
             self.net_ = self._build_net().to(device)
             task = TwoTowerTask(self.net_, users, items, pairs, z, pairs, z, step, device)
             schedule = [h["lr"] for h in result.history[: result.best_epoch]]
-            self._train(task, device, result.best_epoch, dataset, description="refit", schedule=schedule)
+            sub = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / "refit")
+            refit_result = self._train(
+                task, device, result.best_epoch, dataset, description="refit", schedule=schedule, checkpoints=sub
+            )
+            self.refit_history_ = refit_result.history
         else:
             # Serve with every training pair in the history, the held-out ones included.
             task = TwoTowerTask(self.net_, users, items, pairs, z, pairs, z, step, device)
@@ -303,6 +311,7 @@ class TwoTower(Recommender):
         dataset: Dataset,
         description: str = "two-tower",
         schedule: list[float] | None = None,
+        checkpoints: str | None = None,
     ) -> TrainResult:
         params = [p for p in self.net_.parameters() if p.requires_grad]
         optimizer = adam(params, self.learning_rate, self.reg)
@@ -312,7 +321,7 @@ class TwoTower(Recommender):
             patience=self.patience if task.val is not None else None,
             monitor="loss",
             progress=self.progress,
-            checkpoint_dir=self.checkpoint_dir,
+            checkpoint_dir=self.checkpoint_dir if description == "two-tower" else checkpoints,
             resume=self.resume,
             time_budget_s=self.time_budget_s,
             description=description,

@@ -79,7 +79,7 @@ class NoiseModel:
 # dispersed than the big matrix's (quartiles 0.47 / 1.12 against 0.31 / 1.18), hence its own mixture.
 BIG_NOISE = NoiseModel(
     zero=0.0010, skip=0.042, skip_max=0.42, body_sigma=0.837, complete=0.374, complete_sigma=0.083,
-    complete_shift=0.436, tail=0.0085, tail_min=5.79, tail_alpha=1.91, tail_max=150.0,
+    complete_shift=0.436, tail=0.0093, tail_min=5.79, tail_alpha=1.91, tail_max=150.0,
 )
 SMALL_NOISE = NoiseModel(
     zero=0.0003, skip=0.095, skip_max=0.65, body_sigma=0.282, complete=0.276, complete_sigma=0.244,

@@ -35,12 +35,16 @@ class Videos:
         Each row sums to 1 over the video's tags (primary tag weighted most).
     quality : ndarray of float32, shape (n,)
         Standard-normal quality: raises watch ratio, exposure and the daily engagement counters.
+    hidden : ndarray of float32, shape (n,)
+        A video effect on log watch ratio seen only through interactions.
     log_pop : ndarray of float32, shape (n,)
         Log exposure weight (platform popularity) before personal taste.
     start, end : ndarray of int64, shape (n,)
         First and last day index (0 = 2020-07-05) on which the video is shown.
     upload_day : ndarray of int64, shape (n,)
         Upload day index; negative for videos released before the log starts.
+    is_ad, upload_type, frame, author_id, music_id : ndarray, shape (n,)
+        Static upload fields (``frame`` indexes :data:`FRAME_SIZES`, ``upload_type`` :data:`UPLOAD_TYPES`).
     sub_tag : ndarray of int64, shape (n,)
         Index into the fine-grained tag vocabulary (``video_tag_id``).
     """
@@ -93,6 +97,7 @@ def _durations(rng: np.random.Generator, n: int) -> NDArray[np.int64]:
 
 
 def _tags(rng: np.random.Generator, n: int, shares: NDArray[np.float64]) -> tuple[NDArray, NDArray, NDArray]:
+    """Tag lists (CSR offsets and values, primary first) and the per-video tag weight matrix."""
     counts = rng.choice(4, size=n, p=_TAG_COUNT_P) + 1
     # Gumbel top-k per video gives distinct tags drawn by share; the primary tag is forced first.
     primary = rng.choice(N_TAGS, size=n, p=shares)
@@ -140,9 +145,10 @@ def sample_videos(n: int, rng: np.random.Generator, shares: NDArray[np.float64],
     primary = values[offsets[:-1]]
     quality = rng.normal(size=n).astype(np.float32)
     hidden = rng.normal(0.0, 0.15, n).astype(np.float32)
-    # Popularity: heavy-tailed platform exposure, higher for good videos and for the dominant tag, lower
-    # for clips under 3 s.
-    log_pop = 1.9 * rng.normal(size=n) + 0.8 * quality + 0.25 * (primary == DOMINANT_TAG) - 1.0 * (duration < 3_000)
+    # Popularity: heavy-tailed platform exposure, higher for good videos and for the dominant tag. Clips under
+    # 3 s are never hits: one popular clip with watch ratios in the tens would dominate a small world's tail.
+    log_pop = 1.9 * rng.normal(size=n) + 0.8 * quality + 0.25 * (primary == DOMINANT_TAG)
+    log_pop = np.where(duration < 3_000, np.minimum(log_pop - 1.0, -0.5), log_pop)
     start, end, upload = _windows(rng, n)
     is_ad = rng.random(n) < 0.02
     upload_type = np.where(duration > 57_000, 2, rng.choice(2, size=n, p=(0.6, 0.4)))

@@ -54,6 +54,7 @@ def _write(frame: pl.DataFrame, fh: IO[bytes], header: bool = True) -> None:
 
 
 def _write_big_csv(path: Path, frames: Iterator[pl.DataFrame]) -> int:
+    """Append each chunk's rows to one CSV (header once); returns the row count."""
     n = 0
     with _atomic(path) as fh:
         for i, frame in enumerate(frames):
