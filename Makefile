@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench report clean
 
 $(BIN)/reelrec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/load.py
+
+# From a fresh clone to a rendered HTML report on synthetic data, in one command.
+report: setup
+	$(BIN)/reelrec synth runs/synth --scale 0.03 --seed 0
+	$(BIN)/reelrec bench runs/synth --models popularity,item-mean,mf,ease,itemknn,two-tower --seeds 2 --fast --out runs/bench
+	$(BIN)/reelrec report runs/bench --out runs/report.html
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

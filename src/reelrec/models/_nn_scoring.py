@@ -68,15 +68,19 @@ def tune_watch_weight(
     gains: sp.csr_matrix,
     rows: NDArray[np.int32],
     grid: tuple[float, ...] = WEIGHT_GRID,
+    tolerance: float = 0.01,
 ) -> tuple[float, dict[str, float]]:
-    """The weight of the ``expected`` score that ranks held-out pairs best (graded NDCG@10, gain = label).
+    """The weight of the ``expected`` score that ranks held-out pairs best (graded NDCG@10).
 
-    Ties go to the smaller weight. Returns the weight and the NDCG of every weight tried.
+    The smallest weight within ``tolerance`` (relative) of the best NDCG wins: a larger weight must be
+    clearly better to be chosen, since held-out pairs are few and noisy (the spirit of the
+    one-standard-error rule). Returns the weight and the NDCG of every weight tried.
     """
     results = {}
     for w in grid:
         results[str(w)] = graded_ndcg(expected_score(logits, predicted, w), seen, gains, rows)
-    best = max(grid, key=lambda w: (round(results[str(w)], 6), -w))
+    top = max(results.values())
+    best = min(w for w in grid if results[str(w)] >= top * (1.0 - tolerance))
     return float(best), results
 
 
