@@ -59,6 +59,7 @@ def main() -> None:
         rows.append(row)
         if name == "two-tower":
             detail = {"best_epoch": model.best_epoch_, "watch_weight": model.watch_weight_, **model.options_}
+            detail["residual_lambda"] = model.residual_lambda_
             for mode in ("retrieval", "watch", "expected"):
                 model.scoring = mode
                 m = evaluate(model, split, ks=(10,)).metrics

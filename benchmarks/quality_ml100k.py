@@ -79,6 +79,7 @@ def main() -> None:
         rows.append(row)
         if name == "two-tower":
             detail = {"best_epoch": model.best_epoch_, "watch_weight": model.watch_weight_, **model.options_}
+            detail["residual_lambda"] = model.residual_lambda_
             detail["tuning"] = {k: round(v, 4) for k, v in model.watch_tuning_.items()}
             for mode in ("retrieval", "watch", "expected"):
                 model.scoring = mode

@@ -114,6 +114,8 @@ def run_curve(args: argparse.Namespace) -> list[dict[str, Any]]:
             sys.executable, "-m", "reelrec", "train", str(data), "--out", str(art), "--stream", "--protocol", "none",
             "--json", "--set", f"training.epochs={args.epochs}", "--set", "params.refit=false",
         ]
+        if args.time_budget is not None:
+            cmd += ["--set", f"training.time_budget_s={args.time_budget}"]
         train = measured(cmd, work / f"train-{scale:g}.log", env)
         result = _train_json(work / f"train-{scale:g}.log")
         history = _history(art)
@@ -123,6 +125,9 @@ def run_curve(args: argparse.Namespace) -> list[dict[str, Any]]:
             "scale": scale,
             "views": result.get("views"),
             "pairs": result.get("pairs"),
+            "rows_trained": rows,
+            # A time budget may end the epoch early; rows_trained then falls short of the training pairs.
+            "epoch_complete": args.time_budget is None or train_s < args.time_budget,
             "synth_s": synth["seconds"],
             "synth_peak_mib": synth["peak_rss_mib"],
             "train_total_s": train["seconds"],
@@ -161,12 +166,14 @@ def run_ddp(args: argparse.Namespace) -> list[dict[str, Any]]:
     for n in args.procs:
         art = work / f"art-ddp-{n}"
         # The same cores either way: one process with all threads, or n processes sharing them.
-        env["OMP_NUM_THREADS"] = str(max(1, cores // n))
+        env["OMP_NUM_THREADS"] = str(args.threads or max(1, cores // n))
         cmd = [
             torchrun, "--standalone", f"--nproc_per_node={n}", "-m", "reelrec", "train", str(data), "--out", str(art),
             "--stream", "--protocol", "none", "--json", "--set", f"training.epochs={args.epochs}",
             "--set", "params.refit=false",
         ]
+        if args.time_budget is not None:
+            cmd += ["--set", f"training.time_budget_s={args.time_budget}"]
         print(f"{n} process(es) ...", flush=True)
         run = measured(cmd, work / f"ddp-{n}.log", env)
         history = _history(art)
@@ -205,16 +212,19 @@ def main() -> None:
     ddp = sub.add_parser("ddp", help="throughput with 1 and 2 processes")
     ddp.add_argument("--scale", type=float, default=0.25)
     ddp.add_argument("--procs", type=int, nargs="+", default=[1, 2])
+    ddp.add_argument("--threads", type=int, default=None, help="threads per process (default: cores / processes)")
     for p in (curve, ddp):
         p.add_argument("--work", required=True, help="working folder (needs ~25 GB free for scale 10)")
         p.add_argument("--epochs", type=int, default=1)
         p.add_argument("--keep", action="store_true", help="keep the synthetic data")
         p.add_argument("--out", help="also write the results as JSON here")
+        p.add_argument("--time-budget", type=float, default=None,
+                       help="stop training after this many seconds (the per-row rate is still measured)")
     args = parser.parse_args()
     if args.command == "curve":
         rows = run_curve(args)
-        cols = ["scale", "views", "pairs", "synth_s", "prepare_s", "epoch_train_s", "train_total_s", "rows_per_s",
-                "peak_rss_mib"]
+        cols = ["scale", "views", "pairs", "rows_trained", "synth_s", "prepare_s", "epoch_train_s", "train_total_s",
+                "rows_per_s", "peak_rss_mib"]
     else:
         rows = run_ddp(args)
         cols = ["processes", "threads_each", "rows", "train_s", "rows_per_s", "total_s", "peak_rss_mib"]

@@ -1,10 +1,12 @@
-"""Run the real CLI in a subprocess, as a user would."""
+"""Run the real CLI as a user would: in a subprocess, or in this process (faster, for error paths)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+from reelrec.cli import main
 
 
 def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -15,3 +17,14 @@ def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 300) ->
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def run_in_process(capsys, *args) -> tuple[int, str, str]:
+    """Run the CLI in this process; returns (exit status, stdout, stderr)."""
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err

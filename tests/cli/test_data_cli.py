@@ -7,21 +7,9 @@ import json
 
 import pytest
 from tests.cli.helpers import run_cli
+from tests.cli.helpers import run_in_process as run
 from tests.data.kuairec_files import write_kuairec_tiny
 from tests.data.test_download import Server, ml_archive
-
-from reelrec.cli import main
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    """Run the CLI in this process; returns (exit status, stdout, stderr)."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture

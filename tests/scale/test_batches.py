@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from reelrec.data import IdMap
 from reelrec.scale import ShardStore, ShardStream, assign_shards, iter_batches, store_from_arrays
+from reelrec.scale._batches import rank_stream, shards_for_ranks
 
 
 @pytest.fixture
@@ -73,3 +75,29 @@ def test_groups_hold_mix_shards_and_transform_applies(store: ShardStore) -> None
     assert rows == int((store.column("label") < 0.5).sum())
     with pytest.raises(ValueError, match="mix=0"):
         ShardStream(store, store.shards, mix=0)
+
+
+def test_too_few_shards_are_cut_finer_for_the_ranks(tmp_path: Path, rng: np.random.Generator) -> None:
+    n = 20_000
+    store = store_from_arrays(tmp_path / "one", IdMap(np.arange(400)), IdMap(np.arange(50)),
+                              rng.integers(0, 400, n), rng.integers(0, 50, n), rng.random(n))
+    assert len(store.shards) == 1
+    assert shards_for_ranks(store, 1) == store.shards
+    finer = shards_for_ranks(store, 2)
+    assert len(finer) >= 6
+    # They tile the users and rows in order, never splitting a user.
+    assert finer[0].user_lo == 0 and finer[-1].user_hi == store.n_users and finer[-1].row_hi == store.n_pairs
+    for a, b in itertools.pairwise(finer):
+        assert a.user_hi == b.user_lo and a.row_hi == b.row_lo
+        assert store.indptr[b.user_lo] == b.row_lo
+    loads = [sum(s.n_pairs for s in assign_shards(finer, r, 2)) for r in range(2)]
+    assert abs(loads[0] - loads[1]) <= max(s.n_pairs for s in finer)
+    assert sum(loads) == store.n_pairs
+    block = store.read(finer[1])  # a finer shard reads like a stored one
+    assert len(block) == finer[1].n_pairs and block.users[0] == finer[1].user_lo
+    # A rank's groups then hold about as many pairs as a one-process group (mix grows with the cut).
+    one = rank_stream(store, 0, 1)
+    ranks = [rank_stream(store, r, 2) for r in range(2)]
+    assert one.mix == 2 and one.shards == store.shards
+    assert all(r.mix == round(2 * len(finer) / len(store.shards)) for r in ranks)
+    assert sorted(s.index for r in ranks for s in r.shards) == list(range(len(finer)))

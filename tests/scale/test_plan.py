@@ -68,5 +68,9 @@ def test_plan_statistics_match_a_direct_computation(store: ShardStore) -> None:
         mine = (pairs.user == u) & ~held
         got = plan.hist_item[plan.hist_indptr[u] : plan.hist_indptr[u + 1]]
         np.testing.assert_array_equal(got, pairs.item[mine])
+        labels = plan.hist_label[plan.hist_indptr[u] : plan.hist_indptr[u + 1]]
+        np.testing.assert_array_equal(labels, pairs.label[mine])
+    assert len(plan.hist_label) == len(plan.hist_item)
+    assert plan.raw_mean == pytest.approx(pairs.label.astype(np.float64).mean(), rel=1e-9)
     others = np.setdiff1d(np.arange(300), plan.val_user)
     assert (np.diff(plan.hist_indptr)[others] == 0).all()

@@ -39,8 +39,17 @@ def train(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or tables.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream", help="Out of core: convert the big matrix to a shard store once, stream it (two-tower)."
+        ),
+    ] = False,
 ) -> None:
     """Train a model and write an artifact; evaluates on the configured protocol when there is one.
+
+    Under torchrun (torchrun --nproc_per_node N -m reelrec train ...) the ranks train together with
+    DistributedDataParallel and rank 0 alone evaluates, prints and writes the artifact.
 
     Example: reelrec train data/kuairec --out art/tt --set training.epochs=5
     """
@@ -50,7 +59,9 @@ def train(
     for key, value in (("model", model), ("seed", seed), ("device", device), ("data.protocol", protocol)):
         if value is not None:
             cli_overrides.append(f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}")
-    result = train_run(data, out, config_path=config, overrides=cli_overrides, quiet=quiet or as_json)
+    result = train_run(data, out, config_path=config, overrides=cli_overrides, quiet=quiet or as_json, stream=stream)
+    if result.get("rank", 0) != 0:
+        return  # one report per run: rank 0's
     if as_json:
         print_json(result)
         return
@@ -179,6 +190,9 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     report: Annotated[bool, typer.Option("--report", help="Also render an HTML report.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Only the final tables.")] = False,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, help="Torch threads (0: one per core; 1 is fastest on a busy machine).")
+    ] = 1,
 ) -> None:
     """Synthesise small KuaiRec data, train the default and the seed preset, compare, show a top-10.
 
@@ -187,7 +201,7 @@ def demo(
     from reelrec.pipeline import run_demo
 
     started = time.perf_counter()
-    result = run_demo(out, scale=scale, seed=seed, quiet=quiet, report=report)
+    result = run_demo(out, scale=scale, seed=seed, quiet=quiet, report=report, threads=threads or None)
     _print_metrics(result["comparison"], result["model"])
     _print_user_top10(result["top10"])
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s; files under [bold]{out}[/]")

@@ -14,6 +14,7 @@ from reelrec.models._nn_inputs import SideInputs
 from reelrec.models._nn_losses import regression_loss, softmax_retrieval_loss
 from reelrec.models._nn_towers import TwoTowerNet
 from reelrec.training._device import to_device
+from reelrec.training._parallel import rank_share, rank_slice
 
 #: Largest users x videos seen-mask kept as a dense boolean matrix (256 MB).
 _DENSE_MASK_CELLS = 256 * 2**20
@@ -87,12 +88,15 @@ class TwoTowerTask:
 
     # ---------------------------------------------------------------- batches
     def n_batches(self, epoch: int) -> int:
-        return math.ceil(self.n_train / self.opt.batch_size)
+        rows, batch = rank_share(self.n_train, self.opt.batch_size)
+        return math.ceil(rows / batch)
 
     def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
         perm = torch.from_numpy(rng.permutation(self.n_train).astype(np.int64))
-        for lo in range(0, self.n_train, self.opt.batch_size):
-            yield to_device(perm[lo : lo + self.opt.batch_size], self.device)
+        # In a distributed run each rank takes every world-th row of the same order, and a share of the batch.
+        perm, batch = rank_slice(perm, self.opt.batch_size)
+        for lo in range(0, len(perm), batch):
+            yield to_device(perm[lo : lo + batch], self.device)
 
     # ------------------------------------------------------------------ step
     def _user_batch(self, uu: torch.Tensor, row_user: torch.Tensor, row_item: torch.Tensor) -> torch.Tensor:
@@ -128,7 +132,10 @@ class TwoTowerTask:
         return x
 
     def step(self, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
-        u, i, y = self.train_user[idx], self.train_item[idx], self.train_target[idx]
+        return self.step_rows(self.train_user[idx], self.train_item[idx], self.train_target[idx])
+
+    def step_rows(self, u: torch.Tensor, i: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """The loss of rows given as (user, video, standardised target) tensors (streamed tasks call this)."""
         uu, row_user = torch.unique(u, return_inverse=True)
         user_vec = self._user_batch(uu, row_user, i)
         log_q = None
@@ -166,7 +173,7 @@ class TwoTowerTask:
         if self.opt.regression_weight > 0:
             pred = self.net.regression(user_vec[row_user], item_vec[row_pos])
             loss = loss + self.opt.regression_weight * regression_loss(pred, y)
-        return loss, len(idx)
+        return loss, len(u)
 
     def _seen_cells(self, uu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(user position, video) cells of every training pair of the users ``uu``."""

@@ -17,6 +17,7 @@ from reelrec.features import EncodedFeatures, FeaturePipeline
 from reelrec.models._base import Recommender
 from reelrec.models._nn_towers import mlp
 from reelrec.training import LoopOptions, adam, resolve_device, run_training, to_device
+from reelrec.training._parallel import rank_share, rank_slice
 
 #: The notebook's user inputs: KuaiRec's 18 encrypted one-hot codes, standardised as plain numbers.
 USER_COLUMNS = [f"onehot_feat{i}" for i in range(18)]
@@ -91,12 +92,15 @@ class _SeedTask:
         self.device = device
 
     def n_batches(self, epoch: int) -> int:
-        return math.ceil(len(self.user) / self.batch_size)
+        rows, batch = rank_share(len(self.user), self.batch_size)
+        return math.ceil(rows / batch)
 
     def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
         perm = torch.from_numpy(rng.permutation(len(self.user)).astype(np.int64))
-        for lo in range(0, len(perm), self.batch_size):
-            yield to_device(perm[lo : lo + self.batch_size], self.device)
+        # In a distributed run each rank takes every world-th row of the same order, and a share of the batch.
+        perm, batch = rank_slice(perm, self.batch_size)
+        for lo in range(0, len(perm), batch):
+            yield to_device(perm[lo : lo + batch], self.device)
 
     def step(self, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
         uu, u_inv = torch.unique(self.user[idx], return_inverse=True)

@@ -6,7 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from reelrec.config import DataConfig, RunConfig, load_config
+from reelrec.config._load import format_errors
 from reelrec.data import Dataset
 from reelrec.models import BASELINES, Recommender, create_model
 
@@ -73,14 +76,42 @@ def train_run(
     config_path: str | Path | None = None,
     overrides: list[str] | None = None,
     quiet: bool = False,
+    stream: bool = False,
 ) -> dict[str, Any]:
-    """Load data, fit the configured model, evaluate on the configured split, save the artifact."""
-    from reelrec.eval import evaluate
+    """Load data, fit the configured model, evaluate on the configured split, save the artifact.
+
+    Under ``torchrun`` every rank loads the data (rank 0 first, so caches are built once) and trains
+    its share of each batch (DistributedDataParallel); rank 0 alone evaluates and writes the artifact
+    while the others wait. ``stream=True`` (or ``data`` being a shard store, or a KuaiRec folder whose
+    big matrix is parquet shards) trains out of core with :func:`reelrec.scale.train_sharded`.
+    """
+    from reelrec.scale import distributed_session, is_store
 
     config = load_config(config_path, overrides or [])
     if quiet and config.training.progress == "auto":
         config.training.progress = False
-    dataset = load_for(config, data)
+    with distributed_session(config.device) as info:
+        if stream or is_store(data) or _parquet_only_kuairec(data):
+            from reelrec.scale import train_sharded
+
+            return train_sharded(config, data, out)
+        result = _train_in_memory(config, data, out, info.is_main)
+        return {**result, "rank": info.rank, "processes": info.world_size}
+
+
+def _parquet_only_kuairec(data: str | Path) -> bool:
+    """A KuaiRec-shaped folder whose big matrix exists only as parquet (the in-memory loader reads CSV)."""
+    from reelrec.scale import find_sharded_kuairec
+
+    root = find_sharded_kuairec(data)
+    return root is not None and not (root / "big_matrix.csv").is_file()
+
+
+def _train_in_memory(config: RunConfig, data: str | Path, out: str | Path, is_main: bool) -> dict[str, Any]:
+    from reelrec.eval import evaluate
+    from reelrec.scale import barrier, rank0_first
+
+    dataset = rank0_first(lambda: load_for(config, data))
     split = make_split(dataset, config.data)
     model = config.build_model()
     train_data = dataset if split is None else split.train
@@ -88,7 +119,7 @@ def train_run(
     model.fit(train_data)
     fit_seconds = time.perf_counter() - started
     metrics: dict[str, Any] = {}
-    if split is not None:
+    if split is not None and is_main:
         result = evaluate(model, split)
         metrics = dict(result.metrics)
     history = getattr(model, "history_", None)
@@ -99,7 +130,9 @@ def train_run(
         "history": history or [],
     }
     saved_config = {**config.to_json(), "data_path": str(data), "load_options": load_options(config.data)}
-    model.save(out, dataset=train_data, config=saved_config, metrics=record)
+    if is_main:
+        model.save(out, dataset=train_data, config=saved_config, metrics=record)
+    barrier()  # the artifact is complete before any rank returns
     return {
         "model": model.name,
         "artifact": str(out),
@@ -135,13 +168,18 @@ def evaluate_artifact(
     art = load_artifact(artifact)
     extras = ("data_path", "load_options")
     config = RunConfig.from_json({k: v for k, v in art.config.items() if k not in extras}) if art.config else None
-    data_cfg = DataConfig(
-        protocol=protocol,  # type: ignore[arg-type]
-        test_fraction=test_fraction,
-        split=split,  # type: ignore[arg-type]
-        split_seed=split_seed,
-        cold_user_fraction=cold_user_fraction,
-    )
+    if protocol == "none":
+        raise ValueError("evaluate needs a test split: --protocol must be auto, kuairec or holdout (got 'none')")
+    try:
+        data_cfg = DataConfig(
+            protocol=protocol,  # type: ignore[arg-type]
+            test_fraction=test_fraction,
+            split=split,  # type: ignore[arg-type]
+            split_seed=split_seed,
+            cold_user_fraction=cold_user_fraction,
+        )
+    except ValidationError as exc:
+        raise ValueError("; ".join(f"data.{part}" for part in format_errors(exc).split("; "))) from None
     from reelrec.data import load_dataset
 
     dataset = load_dataset(data, **art.config.get("load_options", {}))

@@ -18,11 +18,13 @@ from reelrec.scale._dist import (
     init_distributed,
     is_main_process,
     launched_by_torchrun,
+    rank0_first,
     rank_device,
     shutdown_distributed,
 )
 from reelrec.scale._kuairec import find_sharded_kuairec, load_kuairec_sharded
 from reelrec.scale._pairs import PairBlock
+from reelrec.scale._run import train_sharded
 from reelrec.scale._sources import LogColumns, LogSource, collect_ids, csv_to_parquet_shards, index_batches
 from reelrec.scale._store import ShardInfo, ShardStore, is_store
 from reelrec.scale._write import Batch, StoreWriter, store_from_arrays, write_store
@@ -57,9 +59,11 @@ __all__ = [
     "iter_batches",
     "launched_by_torchrun",
     "load_kuairec_sharded",
+    "rank0_first",
     "rank_device",
     "shutdown_distributed",
     "store_from_arrays",
     "store_from_dataset",
+    "train_sharded",
     "write_store",
 ]

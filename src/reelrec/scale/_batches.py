@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reelrec.scale._pairs import PairBlock
-from reelrec.scale._store import ShardInfo, ShardStore
+from reelrec.scale._store import ShardInfo, ShardStore, plan_shards
 
 Transform = Callable[[PairBlock], PairBlock]
 
@@ -35,6 +35,35 @@ def assign_shards(shards: list[ShardInfo], rank: int, world_size: int) -> list[S
         if r == rank:
             mine.append(s)
     return sorted(mine, key=lambda s: s.index)
+
+
+def shards_for_ranks(store: ShardStore, world_size: int, per_rank: int = 4) -> list[ShardInfo]:
+    """The store's shards, or finer user-aligned ones when there are too few to balance ``world_size`` ranks.
+
+    With fewer than ``per_rank`` shards per rank, some ranks would idle while others train (a rank reads
+    whole shards); cutting the users into ``per_rank * world_size`` ranges keeps the ranks' pair counts
+    within a few percent. Users are never split, so histories stay complete.
+    """
+    if world_size <= 1 or len(store.shards) >= per_rank * world_size or store.n_pairs == 0:
+        return list(store.shards)
+    size = max(1, -(-store.n_pairs // (per_rank * world_size)))
+    rows = plan_shards(store.indptr, size)
+    return [ShardInfo(i, *row) for i, row in enumerate(rows)]
+
+
+def rank_stream(
+    store: ShardStore, rank: int, world_size: int, mix: int = 2, transform: Transform | None = None
+) -> ShardStream:
+    """This rank's :class:`ShardStream`: its own shards, groups holding about as many pairs as one process's.
+
+    When the store's shards are cut finer for the ranks (:func:`shards_for_ranks`), ``mix`` grows by the
+    same factor, so a rank's step draws from as many pairs (and users) per group as a one-process run
+    does: the per-step cost and the batch mixing do not change with the number of processes.
+    """
+    shards = shards_for_ranks(store, world_size)
+    if len(shards) > len(store.shards) and store.shards:
+        mix = max(mix, round(mix * len(shards) / len(store.shards)))
+    return ShardStream(store, assign_shards(shards, rank, world_size), mix=mix, transform=transform)
 
 
 @dataclass

@@ -12,14 +12,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as tdist
 
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -224,3 +225,21 @@ def broadcast_object(obj: Any, src: int = 0) -> Any:
     box = [obj]
     tdist.broadcast_object_list(box, src=src)
     return box[0]
+
+
+def rank0_first(load: Callable[[], T]) -> T:
+    """``load()`` on rank 0, then on the other ranks: caches and stores are built once, then reused.
+
+    Every rank gets its own result; a load that raises on rank 0 still releases the others (they
+    then fail on their own load or at the next collective, instead of waiting forever).
+    """
+    info = current()
+    if not info.distributed:
+        return load()
+    if info.is_main:
+        try:
+            return load()
+        finally:
+            barrier()
+    barrier()
+    return load()

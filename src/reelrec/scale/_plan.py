@@ -7,7 +7,7 @@ distributed run and every epoch sees the same split without exchanging it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,6 +102,10 @@ class StorePlan:
     hist_item : ndarray of int32
     shard_train_pairs : dict
         Shard index -> training pairs in it.
+    hist_label : ndarray of float32
+        Raw label of each ``hist_item`` pair (label-weighted history bags).
+    raw_mean : float
+        Mean of the raw label over all pairs.
     """
 
     label_mean: float
@@ -118,6 +122,8 @@ class StorePlan:
     hist_indptr: NDArray[np.int64]
     hist_item: NDArray[np.int32]
     shard_train_pairs: dict[int, int]
+    hist_label: NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+    raw_mean: float = 0.0
 
     @property
     def n_train(self) -> int:
@@ -141,6 +147,7 @@ def plan_store(store: ShardStore, split: ValidationSplit, transform) -> StorePla
     val_parts: list[tuple[NDArray, NDArray, NDArray]] = []
     hist_counts = np.zeros(n_users, np.int64)
     hist_items: list[NDArray[np.int32]] = []
+    hist_labels: list[NDArray[np.float32]] = []
     shard_train: dict[int, int] = {}
     for info in store.shards:
         block = store.read(info)
@@ -165,6 +172,7 @@ def plan_store(store: ShardStore, split: ValidationSplit, transform) -> StorePla
             keep = train & np.isin(user, val_users)
             hist_counts += np.bincount(user[keep], minlength=n_users)
             hist_items.append(block.item[keep])
+            hist_labels.append(block.label[keep])
     n = max(store.n_pairs, 1)
     mean = total / n
     std = float(np.sqrt(max(total_sq / n - mean * mean, 0.0)))
@@ -191,4 +199,6 @@ def plan_store(store: ShardStore, split: ValidationSplit, transform) -> StorePla
         hist_indptr=hist_indptr,
         hist_item=np.concatenate(hist_items).astype(np.int32) if hist_items else np.zeros(0, np.int32),
         shard_train_pairs=shard_train,
+        hist_label=np.concatenate(hist_labels).astype(np.float32) if hist_labels else np.zeros(0, np.float32),
+        raw_mean=float(raw_mean),
     )

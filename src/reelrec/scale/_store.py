@@ -150,21 +150,31 @@ class ShardStore:
         return PairBlock(
             users,
             indptr,
-            np.array(self._columns["item"][lo:hi]),
-            np.array(self._columns["label"][lo:hi]),
-            np.array(self._columns["views"][lo:hi]),
+            self._read_range("item", lo, hi),
+            self._read_range("label", lo, hi),
+            self._read_range("views", lo, hi),
         )
+
+    def _read_range(self, name: str, lo: int, hi: int) -> NDArray:
+        """Values ``lo:hi`` of a column, read from the file (not through the mapping).
+
+        Plain reads leave no mapped pages behind, so a process's resident memory shows what it holds,
+        not every page of the store it has ever read (the kernel's page cache still serves rereads).
+        """
+        dtype = COLUMNS[name]
+        if hi <= lo:
+            return np.zeros(0, dtype)
+        return np.fromfile(self.path / f"{name}.bin", dtype=dtype, count=hi - lo, offset=lo * dtype.itemsize)
 
     def read_times(self, shard: ShardInfo | int) -> NDArray[np.float64]:
         """Last-view times of one shard's pairs, aligned with :meth:`read`'s rows."""
         info = self.shards[shard] if isinstance(shard, int) else shard
-        return np.array(self._columns["time"][info.row_lo : info.row_hi])
+        return self._read_range("time", info.row_lo, info.row_hi)
 
     def iter_column(self, name: str, chunk: int = 1 << 22):
         """``(row_lo, values)`` chunks of a column, for streaming passes that need no shard boundaries."""
-        col = self._columns[name]
         for lo in range(0, self.n_pairs, chunk):
-            yield lo, np.array(col[lo : lo + chunk])
+            yield lo, self._read_range(name, lo, min(lo + chunk, self.n_pairs))
 
     # ------------------------------------------------------------ summaries
     def item_counts(self) -> NDArray[np.int64]:
@@ -177,7 +187,7 @@ class ShardStore:
     def seen_csr(self) -> sp.csr_matrix:
         """User x video matrix of the stored pairs (ones, float32 data, int32 sorted indices)."""
         indptr = self.indptr.astype(np.int32) if self.n_pairs < 2**31 else self.indptr
-        indices = np.array(self._columns["item"], dtype=np.int32)
+        indices = self._read_range("item", 0, self.n_pairs).astype(np.int32, copy=False)
         data = np.ones(self.n_pairs, np.float32)
         mat = sp.csr_matrix((data, indices, indptr), shape=(self.n_users, self.n_items), copy=False)
         mat.has_sorted_indices = True

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from reelrec.scale._dist import all_reduce_mean, all_reduce_sum, any_rank, barrier
 from reelrec.training._checkpoint import (
     flatten_optimizer,
     latest_checkpoint,
@@ -21,6 +22,7 @@ from reelrec.training._checkpoint import (
     unflatten_optimizer,
 )
 from reelrec.training._device import autocast, deterministic
+from reelrec.training._parallel import data_parallel
 from reelrec.training._progress import TrainProgress, progress_enabled
 
 
@@ -124,6 +126,12 @@ def run_training(
     Every epoch reseeds torch and the batch order from ``(seed, epoch)``; with checkpoints, stopping
     after any epoch and resuming reproduces the uninterrupted run exactly (on the CPU).
 
+    Under ``torchrun`` (a process group started by :func:`reelrec.scale.init_distributed`) each rank
+    trains on its share of every batch through ``DistributedDataParallel``; losses, row counts,
+    validation metrics and the time-budget flag are reduced over the ranks so all take the same
+    decisions; rank 0 alone writes checkpoints (``checkpoint_dir`` must be on storage every rank
+    reads, so all of them resume from rank 0's checkpoint).
+
     Raises
     ------
     FloatingPointError
@@ -153,10 +161,13 @@ def run_training(
                 start_epoch = options.epochs + 1
                 result.stopped = "early"
     started = time.perf_counter()
-    enabled = progress_enabled(options.progress)
-    with deterministic(options.seed), TrainProgress(enabled, options.description) as bar:
+    # In a distributed run: a DDP step (rank 0's weights broadcast now, gradients averaged per step).
+    step, joined, dist = data_parallel(task, device)
+    enabled = progress_enabled(options.progress) and dist.is_main
+    with deterministic(options.seed, device), TrainProgress(enabled, options.description) as bar:
         for epoch in range(start_epoch, options.epochs + 1):
-            torch.manual_seed(_epoch_seed(options.seed, epoch))
+            # Ranks draw different dropout / negatives / histories, and the same batch order.
+            torch.manual_seed(_epoch_seed(options.seed, epoch) + dist.rank)
             if options.lr_schedule is not None:
                 _set_lr(optimizer, options.lr_schedule[min(epoch, len(options.lr_schedule)) - 1])
             rng = np.random.default_rng([options.seed, epoch])
@@ -166,35 +177,44 @@ def run_training(
             n_batches = n_rows = 0
             t_epoch = time.perf_counter()
             out_of_time = False
-            for batch in task.batches(epoch, rng):
-                optimizer.zero_grad(set_to_none=True)
-                with autocast(device, options.amp):
-                    loss, rows = task.step(batch)
-                loss.backward()
-                optimizer.step()
-                loss_sum += loss.detach().float()
-                n_batches += 1
-                n_rows += rows
-                bar.advance(rows, float(loss_sum) / n_batches if bar.due() else None)
-                if options.time_budget_s is not None and time.perf_counter() - started >= options.time_budget_s:
-                    out_of_time = True
-                    break
-            train_loss = float(loss_sum) / max(n_batches, 1)
+            with joined():
+                for batch in task.batches(epoch, rng):
+                    optimizer.zero_grad(set_to_none=True)
+                    with autocast(device, options.amp):
+                        loss, rows = step(batch)
+                    loss.backward()
+                    optimizer.step()
+                    loss_sum += loss.detach().float()
+                    n_batches += 1
+                    n_rows += rows
+                    bar.advance(rows, float(loss_sum) / n_batches if bar.due() else None)
+                    if options.time_budget_s is not None and time.perf_counter() - started >= options.time_budget_s:
+                        out_of_time = True
+                        break
+            train_seconds = time.perf_counter() - t_epoch
+            # Every rank logs and decides on the totals (one process: the same numbers).
+            loss_total, total_batches, total_rows = all_reduce_sum([float(loss_sum), n_batches, n_rows])
+            train_loss = loss_total / max(total_batches, 1)
+            n_rows = int(total_rows)
+            out_of_time = any_rank(out_of_time)
             if not math.isfinite(train_loss):
                 raise FloatingPointError(
                     f"training loss became {train_loss} in epoch {epoch}; lower learning_rate or check the labels"
                 )
             module.eval()
             with torch.no_grad():
-                val = task.validate()
+                val = all_reduce_mean(task.validate())
             seconds = time.perf_counter() - t_epoch
             log: dict[str, Any] = {
                 "epoch": epoch,
                 "train_loss": train_loss,
                 "rows": n_rows,
                 "seconds": seconds,
+                "train_seconds": train_seconds,
                 "lr": float(optimizer.param_groups[0]["lr"]),
             }
+            if dist.distributed:
+                log["processes"] = dist.world_size
             log.update({f"val_{k}": float(v) for k, v in val.items()})
             result.history.append(log)
             stop = None
@@ -213,7 +233,10 @@ def run_training(
                 stop = stop or "time"
             bar.end_epoch(_summary(log, options, best_value, result.best_epoch))
             if options.checkpoint_dir is not None:
-                _save(options, epoch, module, optimizer, result, best_value, bad_epochs, best_state, stop, fingerprint)
+                if dist.is_main:
+                    state = (best_value, bad_epochs, best_state, stop)
+                    _save(options, epoch, module, optimizer, result, *state, fingerprint)
+                barrier()  # rank 0's checkpoint is complete before any rank moves on (or stops)
             if stop is not None:
                 result.stopped = stop
                 break
