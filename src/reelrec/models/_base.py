@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -102,6 +103,16 @@ class Recommender(ABC):
         """Scores for users described only by features (cold start); default: popularity."""
         return np.broadcast_to(self.item_popularity_, (len(user_features), self.n_items)).copy()
 
+    def _scorers(
+        self, candidates: ArrayLike | None
+    ) -> tuple[Callable[[NDArray[np.int32]], NDArray[np.float32]], Callable[[FeatureTable], NDArray[np.float32]]]:
+        """The known-user and cold-user score functions for one request.
+
+        Models whose score depends on what is being ranked (the two-tower scores a shortlist of
+        candidates differently from the catalogue) override this; the others score the same either way.
+        """
+        return self._score, self._score_features
+
     def _predict(self, users: NDArray[np.int32], items: NDArray[np.int32]) -> NDArray[np.float32]:
         raise NotImplementedError(f"{self.name} ranks items but does not predict the label")
 
@@ -145,7 +156,8 @@ class Recommender(ABC):
             raise ValueError(f"k={k}, must be >= 1")
         if len(users) and (users.min() < 0 or users.max() >= len(self.users_)):
             raise KeyError(f"user indices must be in [0, {len(self.users_)})")
-        return self._rank(self._score, users, k, exclude_seen, candidates, exclude)
+        score_known, _ = self._scorers(candidates)
+        return self._rank(score_known, users, k, exclude_seen, candidates, exclude)
 
     def _rank(
         self,
@@ -211,10 +223,9 @@ class Recommender(ABC):
     ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """Top-``k`` item indices for users known only by features (not in ``users_``)."""
         self._check_fitted()
+        _, score_cold = self._scorers(candidates)
         rows = np.arange(len(user_features), dtype=np.int32)
-        return self._rank(
-            lambda r: self._score_features(user_features.take(r)), rows, k, False, candidates, exclude
-        )
+        return self._rank(lambda r: score_cold(user_features.take(r)), rows, k, False, candidates, exclude)
 
     def _raw_items(self, items: NDArray[np.int32]) -> NDArray:
         raw = self.items_.raw(np.maximum(items, 0))
@@ -259,9 +270,7 @@ class Recommender(ABC):
         unit = emb / norms[:, None]
         return unit[items] @ unit.T
 
-    def similar_items(
-        self, items: ArrayLike, k: int = 10
-    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    def similar_items(self, items: ArrayLike, k: int = 10) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """Nearest item indices to each given item index (the item itself excluded)."""
         self._check_fitted()
         items = np.atleast_1d(np.asarray(items, dtype=np.int32))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -593,44 +594,14 @@ class TwoTower(Recommender):
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
         return self._scores_for(self.user_factors_[users], self._mode(None))
 
-    def recommend_indices(
-        self,
-        users: ArrayLike,
-        k: int = 10,
-        exclude_seen: bool = True,
-        candidates: ArrayLike | None = None,
-        exclude: list[NDArray[np.int32]] | None = None,
-    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-        """Top-``k`` item indices; the score depends on ``scoring`` and on whether ``candidates`` is given."""
-        self._check_fitted()
-        users = np.atleast_1d(np.asarray(users)).astype(np.int32)
-        if k < 1:
-            raise ValueError(f"k={k}, must be >= 1")
-        if len(users) and (users.min() < 0 or users.max() >= len(self.users_)):
-            raise KeyError(f"user indices must be in [0, {len(self.users_)})")
+    def _scorers(
+        self, candidates: ArrayLike | None
+    ) -> tuple[Callable[[NDArray[np.int32]], NDArray[np.float32]], Callable[[FeatureTable], NDArray[np.float32]]]:
+        """Score functions in the mode ``scoring`` resolves to for these ``candidates`` (see the class doc)."""
         mode = self._mode(candidates)
-        return self._rank(
-            lambda rows: self._scores_for(self.user_factors_[rows], mode), users, k, exclude_seen, candidates, exclude
-        )
-
-    def recommend_cold(
-        self,
-        user_features: FeatureTable,
-        k: int = 10,
-        candidates: ArrayLike | None = None,
-        exclude: list[NDArray[np.int32]] | None = None,
-    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-        """Top-``k`` item indices for users known only by their features (no id, no history)."""
-        self._check_fitted()
-        mode = self._mode(candidates)
-        rows = np.arange(len(user_features), dtype=np.int32)
-        return self._rank(
-            lambda r: self._scores_for(self._cold_factors(user_features.take(r)), mode),
-            rows,
-            k,
-            False,
-            candidates,
-            exclude,
+        return (
+            lambda users: self._scores_for(self.user_factors_[users], mode),
+            lambda table: self._scores_for(self._cold_factors(table), mode),
         )
 
     def _score_features(self, user_features: FeatureTable) -> NDArray[np.float32]:
