@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -168,25 +169,12 @@ def _build(
     progress("reading small_matrix.csv")
     small = _read_log(source, "small_matrix.csv")
     progress("reading side tables")
-    users_table, user_kinds = kf.user_features(source)
-    tags = kf.item_tags(source)
-    social = kf.social_edges(source)
-    daily = kf.daily_table(source)
-    captions = kf.caption_categories(source)
+    side = _read_side_tables(source)
+    tags, daily, captions = side.tags, side.daily, side.captions
     truth_table = _read_truth(source)
 
     progress("indexing")
-    friends_flat = social.frame["friends"].explode().drop_nulls()
-    users = union_ids(big.user, small.user, users_table.frame["user_id"], social.frame["user_id"], friends_flat)
-    item_sources = [big.video, small.video, tags.frame["video_id"], daily.frame["video_id"]]
-    if captions is not None:
-        item_sources.append(captions.frame["video_id"])
-    items = union_ids(*item_sources)
-    big.index(users, items)
-    small.index(users, items)
-    _warn_unmatched(users, [big.user_index, small.user_index], users_table, "user_id", "users")
-    _warn_unmatched(items, [big.item_index, small.item_index], tags, "video_id", "videos")
-    _warn_unmatched(items, [big.item_index, small.item_index], daily, "video_id", "videos")
+    users, items = _index_ids(big, small, side)
 
     meta: dict = {"format": "kuairec", "files": {n: source.display(n) for n in REQUIRED_FILES if source.exists(n)}}
     progress("checking duplicates")
@@ -205,16 +193,13 @@ def _build(
     progress("building features")
     last_date = big.last_date or _last_local_date(big.timestamp)
     cutoff = until or (dt.datetime.strptime(str(last_date), "%Y%m%d").date() if last_date else dt.date.max)
-    user_ft = FeatureTable(
-        align_rows(users, users_table.frame["user_id"], users_table.frame.drop("user_id")), user_kinds
-    )
+    user_ft = _user_table(users, side)
     item_ft, daily_info = _item_features(items, tags, daily, captions, cutoff, window, big, small)
     meta.update(daily_info)
     if captions is not None:
         meta["files"]["kuairec_caption_category.csv"] = captions.where
 
-    friend_idx = lookup(users, friends_flat)
-    social_map = kf.social_dict(social, lookup(users, social.frame["user_id"]), friend_idx)
+    social_map = _social_map(users, side)
     meta["social_users"] = len(social_map)
     meta["build_seconds"] = round(time.perf_counter() - started, 3)
     return Dataset(
@@ -230,6 +215,61 @@ def _build(
         source="kuairec",
         meta=meta,
     )
+
+
+@dataclass
+class _SideTables:
+    """The side files every KuaiRec build reads (in memory or with the big matrix out of core)."""
+
+    users: Table
+    user_kinds: dict[str, FeatureKind]
+    tags: Table
+    social: Table
+    daily: Table
+    captions: Table | None
+
+    @cached_property
+    def friends(self) -> pl.Series:
+        """Every friend id of the social graph, flattened (read by the vocabulary and the social map)."""
+        return self.social.frame["friends"].explode().drop_nulls()
+
+
+def _read_side_tables(source: DataSource) -> _SideTables:
+    users, kinds = kf.user_features(source)
+    return _SideTables(
+        users,
+        kinds,
+        kf.item_tags(source),
+        kf.social_edges(source),
+        kf.daily_table(source),
+        kf.caption_categories(source),
+    )
+
+
+def _index_ids(big: _Log, small: _Log, side: _SideTables) -> tuple[IdMap, IdMap]:
+    """Vocabularies over every file's ids; both matrices indexed in place; side-table ids that match
+    no view are warned about."""
+    side_users = (side.users.frame["user_id"], side.social.frame["user_id"], side.friends)
+    users = union_ids(big.user, small.user, *side_users)
+    item_sources = [big.video, small.video, side.tags.frame["video_id"], side.daily.frame["video_id"]]
+    if side.captions is not None:
+        item_sources.append(side.captions.frame["video_id"])
+    items = union_ids(*item_sources)
+    big.index(users, items)
+    small.index(users, items)
+    _warn_unmatched(users, [big.user_index, small.user_index], side.users, "user_id", "users")
+    _warn_unmatched(items, [big.item_index, small.item_index], side.tags, "video_id", "videos")
+    _warn_unmatched(items, [big.item_index, small.item_index], side.daily, "video_id", "videos")
+    return users, items
+
+
+def _user_table(users: IdMap, side: _SideTables) -> FeatureTable:
+    frame = side.users.frame
+    return FeatureTable(align_rows(users, frame["user_id"], frame.drop("user_id")), side.user_kinds)
+
+
+def _social_map(users: IdMap, side: _SideTables) -> dict[int, list[int]]:
+    return kf.social_dict(side.social, lookup(users, side.social.frame["user_id"]), lookup(users, side.friends))
 
 
 def _read_log(source: DataSource, name: str) -> _Log:

@@ -18,10 +18,8 @@ import polars as pl
 from numpy.typing import NDArray
 
 from reelrec.data import _kuairec as kr
-from reelrec.data import _kuairec_features as kf
 from reelrec.data._cache import resolve_cache_dir
-from reelrec.data._dataset import Dataset, FeatureTable, Interactions
-from reelrec.data._ids import align_rows, lookup, union_ids
+from reelrec.data._dataset import Dataset, Interactions
 from reelrec.data._source import DataSource
 from reelrec.errors import DataError
 from reelrec.scale._convert import convert_log
@@ -155,8 +153,15 @@ def _root(path: Path) -> Path:
 class _BigSummary:
     """What the side tables need from the big matrix: its ids, each video's logged length, its last date."""
 
-    def __init__(self, users: NDArray, videos: NDArray, durations: NDArray[np.float64], last_date: int | None,
-                 where: str, rows: int) -> None:
+    def __init__(
+        self,
+        users: NDArray,
+        videos: NDArray,
+        durations: NDArray[np.float64],
+        last_date: int | None,
+        where: str,
+        rows: int,
+    ) -> None:
         self.users, self.videos, self.durations = users, videos, durations
         self.last_date, self.where, self.rows = last_date, where, rows
 
@@ -201,9 +206,7 @@ def _first_per_video(videos: NDArray, durations: NDArray[np.float64]) -> tuple[N
     return uniq, durations[first]
 
 
-def _side_dataset(
-    source: DataSource, big: _BigSummary, clip: float | None, with_block: bool, say: Progress
-) -> Dataset:
+def _side_dataset(source: DataSource, big: _BigSummary, clip: float | None, with_block: bool, say: Progress) -> Dataset:
     """:func:`reelrec.data.load_kuairec`'s build step with the big matrix replaced by its summary."""
     if with_block:
         say("reading small_matrix.csv")
@@ -211,25 +214,11 @@ def _side_dataset(
     else:
         small = _ids_only(source, "small_matrix.csv")
     say("reading side tables")
-    users_table, user_kinds = kf.user_features(source)
-    tags = kf.item_tags(source)
-    social = kf.social_edges(source)
-    daily = kf.daily_table(source)
-    captions = kf.caption_categories(source)
+    side = kr._read_side_tables(source)
     truth_table = kr._read_truth(source) if with_block else None
 
-    friends_flat = social.frame["friends"].explode().drop_nulls()
     big_log = big.as_log()
-    users = union_ids(big_log.user, small.user, users_table.frame["user_id"], social.frame["user_id"], friends_flat)
-    item_sources = [big_log.video, small.video, tags.frame["video_id"], daily.frame["video_id"]]
-    if captions is not None:
-        item_sources.append(captions.frame["video_id"])
-    items = union_ids(*item_sources)
-    big_log.index(users, items)
-    small.index(users, items)
-    kr._warn_unmatched(users, [big_log.user_index, small.user_index], users_table, "user_id", "users")
-    kr._warn_unmatched(items, [big_log.item_index, small.item_index], tags, "video_id", "videos")
-    kr._warn_unmatched(items, [big_log.item_index, small.item_index], daily, "video_id", "videos")
+    users, items = kr._index_ids(big_log, small, side)
 
     meta: dict = {
         "format": "kuairec",
@@ -247,12 +236,10 @@ def _side_dataset(
 
     last_date = big.last_date or small.last_date
     cutoff = dt.datetime.strptime(str(last_date), "%Y%m%d").date() if last_date else dt.date.max
-    user_ft = FeatureTable(
-        align_rows(users, users_table.frame["user_id"], users_table.frame.drop("user_id")), user_kinds
-    )
-    item_ft, daily_info = kr._item_features(items, tags, daily, captions, cutoff, None, big_log, small)
+    user_ft = kr._user_table(users, side)
+    item_ft, daily_info = kr._item_features(items, side.tags, side.daily, side.captions, cutoff, None, big_log, small)
     meta.update(daily_info)
-    social_map = kf.social_dict(social, lookup(users, social.frame["user_id"]), lookup(users, friends_flat))
+    social_map = kr._social_map(users, side)
     return Dataset(
         users=users,
         items=items,
