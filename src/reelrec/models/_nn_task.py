@@ -36,6 +36,12 @@ class StepOptions:
     mask_seen: bool = True
 
 
+def log_sampling_probability(counts: np.ndarray, device: torch.device) -> torch.Tensor:
+    """log Q of each video for the logQ correction: its share of training pairs (add-one smoothed)."""
+    freq = np.asarray(counts, np.float64) + 1.0
+    return torch.from_numpy(np.log(freq / freq.sum()).astype(np.float32)).to(device)
+
+
 class TwoTowerTask:
     """Feeds :func:`reelrec.training.run_training`: batches of pair indices, the loss of each batch.
 
@@ -57,13 +63,7 @@ class TwoTowerTask:
         val: Pairs | None = None,
         val_target: np.ndarray | None = None,
     ) -> None:
-        self.module = net
-        self.net = net
-        self.opt = options
-        self.device = device
-        self.users = users.to(device)
-        self.items = items.to(device)
-        self.n_items = len(items)
+        self._bind(net, users, items, options, device)
         self.train_user = torch.from_numpy(train.user.astype(np.int64)).to(device)
         self.train_item = torch.from_numpy(train.item.astype(np.int64)).to(device)
         self.train_target = torch.from_numpy(np.asarray(target, np.float32)).to(device)
@@ -81,10 +81,21 @@ class TwoTowerTask:
             dense = torch.zeros((history_items.n_users, self.n_items), dtype=torch.bool)
             dense[torch.from_numpy(history_items.user.astype(np.int64)), self.hist_codes.cpu() - 1] = True
             self.seen_dense = dense.to(device)
-        freq = np.bincount(train.item, minlength=self.n_items).astype(np.float64) + 1.0
-        self.log_q = torch.from_numpy(np.log(freq / freq.sum()).astype(np.float32)).to(device)
+        self.log_q = log_sampling_probability(np.bincount(train.item, minlength=self.n_items), device)
         self.val = val
         self.val_target = None if val_target is None else torch.from_numpy(np.asarray(val_target, np.float32))
+
+    def _bind(
+        self, net: TwoTowerNet, users: SideInputs, items: SideInputs, options: StepOptions, device: torch.device
+    ) -> None:
+        """The network, both sides' inputs on ``device`` and the step options (any way the rows arrive)."""
+        self.module = net
+        self.net = net
+        self.opt = options
+        self.device = device
+        self.users = users.to(device)
+        self.items = items.to(device)
+        self.n_items = len(items)
 
     # ---------------------------------------------------------------- batches
     def n_batches(self, epoch: int) -> int:

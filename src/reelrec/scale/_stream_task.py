@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from reelrec.models._nn_data import Pairs
 from reelrec.models._nn_inputs import SideInputs
-from reelrec.models._nn_task import StepOptions, TwoTowerTask
+from reelrec.models._nn_task import StepOptions, TwoTowerTask, log_sampling_probability
 from reelrec.models._nn_towers import TwoTowerNet
 from reelrec.scale._batches import rank_stream, shards_for_ranks
 from reelrec.scale._dist import current
@@ -55,13 +55,7 @@ class StreamingTwoTowerTask(TwoTowerTask):
         validate: bool = True,
         mix: int = 2,
     ) -> None:
-        self.module = net
-        self.net = net
-        self.opt = options
-        self.device = device
-        self.users = users.to(device)
-        self.items = items.to(device)
-        self.n_items = len(items)
+        self._bind(net, users, items, options, device)
         self.n_users = len(users)
         self.store = store
         self.plan = plan
@@ -79,8 +73,7 @@ class StreamingTwoTowerTask(TwoTowerTask):
         counts = plan.train_item_counts
         if not validate:
             counts = counts + np.bincount(plan.val_item, minlength=len(counts))
-        freq = counts.astype(np.float64) + 1.0
-        self.log_q = torch.from_numpy(np.log(freq / freq.sum()).astype(np.float32)).to(device)
+        self.log_q = log_sampling_probability(counts, device)
         self.seen_dense = None  # the seen mask comes from the current group's histories
         self.hist_z: torch.Tensor | None = None
         self._validating = False
