@@ -276,17 +276,10 @@ class TwoTower(Recommender):
         self._choose_watch_weight(train, val, dataset)
         refit = self.refit if self.refit != "auto" else len(pairs) < 2_000_000
         if refit and val is not None and result.best_epoch is not None:
-            # Same schedule, every pair: the held-out share matters on small logs. Checkpoints of this
-            # phase go to a subfolder; resuming replays the (finished) first phase from its checkpoint.
-            torch.manual_seed(self.seed)
-            self.net_ = self._build_net().to(device)
-            task = TwoTowerTask(self.net_, users, items, pairs, z, pairs, z, step, device)
-            schedule = [h["lr"] for h in result.history[: result.best_epoch]]
-            sub = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / "refit")
-            refit_result = self._train(
-                task, device, result.best_epoch, dataset, description="refit", schedule=schedule, checkpoints=sub
+            # Same schedule, every pair: the held-out share matters on small logs.
+            task = self._refit(
+                lambda: TwoTowerTask(self.net_, users, items, pairs, z, pairs, z, step, device), result, device, dataset
             )
-            self.refit_history_ = refit_result.history
         else:
             # Serve with every training pair in the history, the held-out ones included.
             task = TwoTowerTask(self.net_, users, items, pairs, z, pairs, z, step, device)
@@ -303,6 +296,22 @@ class TwoTower(Recommender):
         from reelrec.scale._fit import fit_store
 
         return fit_store(self, dataset, store)
+
+    def _refit(self, make_task: Callable[[], Any], result: TrainResult, device: torch.device, dataset: Dataset) -> Any:
+        """Retrain a fresh network for the first run's best number of epochs, on its learning rates.
+
+        ``make_task`` builds the task over every pair once the new network exists. Checkpoints of this
+        phase go to a ``refit`` subfolder; resuming replays the (finished) first phase from its own.
+        """
+        torch.manual_seed(self.seed)
+        self.net_ = self._build_net().to(device)
+        task = make_task()
+        schedule = [h["lr"] for h in result.history[: result.best_epoch]]
+        sub = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / "refit")
+        epochs = result.best_epoch
+        refit = self._train(task, device, epochs, dataset, description="refit", schedule=schedule, checkpoints=sub)
+        self.refit_history_ = refit.history
+        return task
 
     def _setup_inputs(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -98,15 +97,7 @@ def fit_store(model: TwoTower, dataset: Dataset, store: ShardStore, *, mix: int 
     _choose_watch_weight(model, plan, dataset.n_users, dataset.n_items)
     refit = model.refit if model.refit != "auto" else store.n_pairs < _REFIT_PAIRS
     if refit and first.val is not None and result.best_epoch is not None:
-        torch.manual_seed(model.seed)
-        model.net_ = model._build_net().to(device)
-        final = task(validate=False)
-        schedule = [h["lr"] for h in result.history[: result.best_epoch]]
-        sub = None if model.checkpoint_dir is None else str(Path(model.checkpoint_dir) / "refit")
-        refit_result = model._train(
-            final, device, result.best_epoch, dataset, description="refit", schedule=schedule, checkpoints=sub
-        )
-        model.refit_history_ = refit_result.history
+        final = model._refit(lambda: task(validate=False), result, device, dataset)
     else:
         first.export_all = True  # serve with every stored pair in the history, the held-out ones included
         final = first
