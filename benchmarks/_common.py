@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from pathlib import Path
 from typing import Any
 
 
@@ -54,3 +55,16 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
+
+
+def find_data(explicit: str | None) -> Path | None:
+    """The ml-100k folder: ``--data`` (which must hold ``u.data``), else ``$REELREC_ML100K`` or the default."""
+    if explicit is not None:
+        if not (Path(explicit) / "u.data").exists():
+            raise FileNotFoundError(f"--data {explicit}: no u.data in that folder")
+        return Path(explicit)
+    repo = Path(__file__).resolve().parents[1]
+    for cand in (os.environ.get("REELREC_ML100K"), repo.parent / "shared" / "data" / "ml-100k"):
+        if cand and (Path(cand) / "u.data").exists():
+            return Path(cand)
+    return None

@@ -18,7 +18,6 @@ at least one relevant test item.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from _common import find_data
 from reelrec.data import Dataset, IdMap, Interactions
 from reelrec.models import create_model
 
@@ -39,19 +39,6 @@ THRESHOLD = 4.0
 # NDCG@10 anchors from the evaluation reference (MovieLens-100K, seed-0 split, relevance >= 4).
 ANCHORS = {"popularity": 0.173, "mf": 0.121, "ease": 0.363, "itemknn": 0.320}
 MODELS = ("popularity", "item-mean", "mf", "ease", "itemknn")
-
-
-def find_data(explicit: str | None) -> Path | None:
-    """The ml-100k folder: ``--data`` (which must hold ``u.data``), else ``$REELREC_ML100K`` or the default."""
-    if explicit is not None:
-        if not (Path(explicit) / "u.data").exists():
-            raise FileNotFoundError(f"--data {explicit}: no u.data in that folder")
-        return Path(explicit)
-    repo = Path(__file__).resolve().parents[1]
-    for cand in (os.environ.get("REELREC_ML100K"), repo.parent / "shared" / "data" / "ml-100k"):
-        if cand and (Path(cand) / "u.data").exists():
-            return Path(cand)
-    return None
 
 
 def load_ml100k(folder: Path) -> Dataset:

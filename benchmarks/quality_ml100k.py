@@ -16,12 +16,10 @@ the script exits cleanly when it is absent.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
-from _common import dump, machine_note, parse_params, print_table, set_threads
+from _common import dump, find_data, machine_note, parse_params, print_table, set_threads
 from reelrec.data import load_dataset
 from reelrec.eval import evaluate, holdout_split
 from reelrec.models import create_model
@@ -29,16 +27,6 @@ from reelrec.models import create_model
 #: NDCG@10 anchors of the evaluation reference (seed-0 split, relevance >= 4).
 ANCHORS = {"ease": 0.363, "itemknn": 0.320, "popularity": 0.173, "mf": 0.121, "tfrs two-tower (reference)": 0.336}
 MODELS = ["two-tower", "ease", "itemknn", "mf", "item-mean", "popularity", "seed"]
-
-
-def find_data(explicit: str | None) -> Path | None:
-    if explicit:
-        return Path(explicit)
-    repo = Path(__file__).resolve().parents[1]
-    for cand in (os.environ.get("REELREC_ML100K"), repo.parent / "shared" / "data" / "ml-100k"):
-        if cand and (Path(cand) / "u.data").exists():
-            return Path(cand)
-    return None
 
 
 def main() -> None:
