@@ -103,6 +103,42 @@ def solve_rows(
     return out
 
 
+def biased_als(
+    user: NDArray[np.int32],
+    item: NDArray[np.int32],
+    y: NDArray[np.float32],
+    n_users: int,
+    n_items: int,
+    k: int,
+    reg: float,
+    sweeps: int,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+    """Alternating ridge solves of ``y ~ <p_u, q_i> + b_u + c_i``: user factors, user biases, item
+    factors, item biases.
+
+    ``user``/``item`` are pairs sorted by user (the user-side CSR is the pair order itself); ``reg`` is
+    the L2 penalty on factors and biases; item factors start small and random from ``rng``.
+    """
+    u_indptr = np.zeros(n_users + 1, np.int64)
+    np.cumsum(np.bincount(user, minlength=n_users), out=u_indptr[1:])
+    by_item = np.argsort(item, kind="stable")
+    i_indptr = np.zeros(n_items + 1, np.int64)
+    np.cumsum(np.bincount(item, minlength=n_items), out=i_indptr[1:])
+    i_cols, i_y = user[by_item], y[by_item]
+    q = (rng.standard_normal((n_items, k)) * 0.1).astype(np.float32)
+    c = np.zeros(n_items, np.float32)
+    p, b = np.zeros((n_users, k), np.float32), np.zeros(n_users, np.float32)
+    ones_i = np.ones((n_items, 1), np.float32)
+    ones_u = np.ones((n_users, 1), np.float32)
+    for _ in range(sweeps):
+        w = solve_rows(u_indptr, item, y - c[item], np.hstack([q, ones_i]), reg)
+        p, b = w[:, :k], w[:, k]
+        w = solve_rows(i_indptr, i_cols, i_y - b[i_cols], np.hstack([p, ones_u]), reg)
+        q, c = w[:, :k], w[:, k]
+    return p, b, q, c
+
+
 class BiasedMF(Recommender):
     """Biased matrix factorisation of the label (watch ratio, rating), fitted by ALS.
 
@@ -196,25 +232,10 @@ class BiasedMF(Recommender):
         self.global_mean_ = float(y.mean())
         y = (y - self.global_mean_).astype(np.float32)
 
-        n_users, n_items, d = dataset.n_users, dataset.n_items, int(self.embedding_size)
-        # `pair_means` sorts by user, so the user-side CSR is the pair order itself.
-        u_indptr = np.zeros(n_users + 1, np.int64)
-        np.cumsum(np.bincount(user, minlength=n_users), out=u_indptr[1:])
-        by_item = np.argsort(item, kind="stable")
-        i_indptr = np.zeros(n_items + 1, np.int64)
-        np.cumsum(np.bincount(item, minlength=n_items), out=i_indptr[1:])
-        i_cols, i_y = user[by_item], y[by_item]
-
         rng = np.random.default_rng(self.seed)
-        q = (rng.standard_normal((n_items, d)) * 0.1).astype(np.float32)
-        c = np.zeros(n_items, np.float32)
-        ones_i = np.ones((n_items, 1), np.float32)
-        ones_u = np.ones((n_users, 1), np.float32)
-        for _ in range(int(self.epochs)):
-            w = solve_rows(u_indptr, item, y - c[item], np.hstack([q, ones_i]), self.reg)
-            p, b = w[:, :d], w[:, d]
-            w = solve_rows(i_indptr, i_cols, i_y - b[i_cols], np.hstack([p, ones_u]), self.reg)
-            q, c = w[:, :d], w[:, d]
+        p, b, q, c = biased_als(
+            user, item, y, dataset.n_users, dataset.n_items, int(self.embedding_size), self.reg, int(self.epochs), rng
+        )
         self.user_factors_ = np.ascontiguousarray(p)
         self.user_bias_ = np.ascontiguousarray(b)
         self.item_factors_ = np.ascontiguousarray(q)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from reelrec.models._mf import solve_rows
+from reelrec.models._mf import biased_als
 
 #: Penalties tried on the validation pairs; ``inf`` means no residual model.
 LAMBDA_GRID = (10.0, 30.0, 100.0, 300.0, float("inf"))
@@ -40,22 +40,7 @@ def residual_mf(
     items = np.zeros((n_items, k + 1), np.float32)
     if not np.isfinite(lam) or len(user) == 0:
         return users, items
-    u_indptr = np.zeros(n_users + 1, np.int64)
-    np.cumsum(np.bincount(user, minlength=n_users), out=u_indptr[1:])
-    by_item = np.argsort(item, kind="stable")
-    i_indptr = np.zeros(n_items + 1, np.int64)
-    np.cumsum(np.bincount(item, minlength=n_items), out=i_indptr[1:])
-    i_cols, i_resid = user[by_item], resid[by_item]
-    rng = np.random.default_rng([seed, 13])
-    q = (rng.standard_normal((n_items, k)) * 0.1).astype(np.float32)
-    d = np.zeros(n_items, np.float32)
-    ones_i = np.ones((n_items, 1), np.float32)
-    ones_u = np.ones((n_users, 1), np.float32)
-    for _ in range(sweeps):
-        w = solve_rows(u_indptr, item, resid - d[item], np.hstack([q, ones_i]), lam)
-        p, c = w[:, :k], w[:, k]
-        w = solve_rows(i_indptr, i_cols, i_resid - c[i_cols], np.hstack([p, ones_u]), lam)
-        q, d = w[:, :k], w[:, k]
+    p, c, q, d = biased_als(user, item, resid, n_users, n_items, k, lam, sweeps, np.random.default_rng([seed, 13]))
     users[:, :k], users[:, k] = p, c
     items[:, :k], items[:, k] = q, d
     return users, items
