@@ -47,13 +47,13 @@ def test_infinite_penalty_or_no_pairs_means_no_residual():
 def test_choose_lambda_prefers_a_residual_when_there_is_structure_and_none_for_noise():
     user, item, resid, _ = _planted()
     fit, val = _held_out(user, item, resid)
-    lam, scores = choose_lambda(fit, val, 120, 90, k=3)
+    lam, scores, _ = choose_lambda(fit, val, 120, 90, k=3)
     assert np.isfinite(lam)
     assert scores[str(lam)] < 0.5 * scores["inf"]
 
     noise = np.random.default_rng(5).normal(size=len(user)).astype(np.float32)
     fit, val = _held_out(user, item, noise)
-    lam, scores = choose_lambda(fit, val, 120, 90, k=3, grid=(0.01, float("inf")))
+    lam, scores, _ = choose_lambda(fit, val, 120, 90, k=3, grid=(0.01, float("inf")))
     assert lam == float("inf")  # a weak penalty overfits pure noise: no residual is better
     assert scores["0.01"] > scores["inf"]
 

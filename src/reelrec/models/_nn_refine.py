@@ -63,15 +63,17 @@ def choose_lambda(
     k: int,
     seed: int = 0,
     grid: tuple[float, ...] = LAMBDA_GRID,
-) -> tuple[float, dict[str, float]]:
-    """The penalty whose residual model gives the lowest validation MSE, and every MSE tried.
+) -> tuple[float, dict[str, float], tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    """The penalty whose residual model gives the lowest validation MSE, every MSE tried, and the
+    chosen model's factors fitted on ``train`` (as :func:`residual_mf` returns them).
 
     ``train`` and ``val`` hold (user, item, residual) triples; residuals are relative to the towers.
     """
     scores = {}
+    fitted = {}
     for lam in grid:
-        users, items = residual_mf(*train, n_users, n_items, k, lam, seed=seed)
-        err = val[2] - residual_predict(val[0], val[1], users, items)
+        fitted[lam] = residual_mf(*train, n_users, n_items, k, lam, seed=seed)
+        err = val[2] - residual_predict(val[0], val[1], *fitted[lam])
         scores[str(lam)] = float(np.mean(err.astype(np.float64) ** 2))
     best = min(grid, key=lambda lam: scores[str(lam)])
-    return float(best), scores
+    return float(best), scores, fitted[best]

@@ -405,14 +405,16 @@ class TwoTower(Recommender):
             return
         if self.residual != "auto":
             self.residual_lambda_ = float(self.residual)
+            self._fit_residual(train, train_z)
         elif val is not None and val_z is not None:
             fit = (train.user, train.item, train_z - self._tower_watch(train.user, train.item))
             held = (val.user, val.item, val_z - self._tower_watch(val.user, val.item))
-            lam, self.residual_scores_ = choose_lambda(
+            lam, self.residual_scores_, factors = choose_lambda(
                 fit, held, len(self.users_), len(self.items_), self._residual_dim(), seed=self.seed
             )
-            self.residual_lambda_ = lam if np.isfinite(lam) else None
-        self._fit_residual(train, train_z)
+            if np.isfinite(lam):  # the search already fitted the chosen penalty on ``train``
+                self.residual_lambda_ = lam
+                self._add_residual(*factors)
 
     def _residual_dim(self) -> int:
         return max(self.net_.layout.regression, 1)
@@ -433,6 +435,11 @@ class TwoTower(Recommender):
         users, items = residual_mf(
             pairs.user, pairs.item, resid, len(self.users_), len(self.items_), k, self.residual_lambda_, seed=self.seed
         )
+        self._add_residual(users, items)
+
+    def _add_residual(self, users: NDArray[np.float32], items: NDArray[np.float32]) -> None:
+        """Fold residual factors (``[p | c]``, ``[q | d]``) into the exported vectors."""
+        k = users.shape[1] - 1
         self.user_factors_ = self._insert_residual(self.user_factors_, users)
         self.item_factors_ = self._insert_residual(self.item_factors_, items)
         self.watch_dim_ = self.net_.layout.regression + k
