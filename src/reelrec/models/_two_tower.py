@@ -469,21 +469,36 @@ class TwoTower(Recommender):
         self.watch_weight_ = 1.0
         if self.loss_ != "multitask" or val is None:
             return
-        users = np.unique(val.user).astype(np.int32)
-        if len(users) > _TUNE_USERS:
-            users = np.sort(np.random.default_rng([self.seed, 11]).choice(users, _TUNE_USERS, replace=False))
+        label = np.clip(train.label, 0.0, 5.0) if self.target_ == "log1p" else train.label
+        seen = sp.csr_matrix(
+            (np.ones(len(train), np.float32), (train.user, train.item)), shape=(dataset.n_users, dataset.n_items)
+        )
+        self._tune_watch_weight(val.user, val.item, val.label, float(label.mean()), seen)
+
+    def _tune_watch_weight(
+        self,
+        val_user: NDArray[np.int32],
+        val_item: NDArray[np.int32],
+        val_label: NDArray[np.float32],
+        label_mean: float,
+        seen: sp.csr_matrix,
+        max_users: int = _TUNE_USERS,
+    ) -> None:
+        """Set ``watch_weight_`` from held-out pairs scored for up to ``max_users`` of their users.
+
+        ``label_mean`` is the training mean of the (clipped) label; ``seen`` masks the training pairs.
+        """
+        users = np.unique(val_user).astype(np.int32)
+        if len(users) > max_users:
+            users = np.sort(np.random.default_rng([self.seed, 11]).choice(users, max_users, replace=False))
         uf = self.user_factors_[users]
         logits = self._scores_for(uf, "retrieval")
         predicted = self._inverse(self._scores_for(uf, "watch"))
-        keep = np.isin(val.user, users)
-        label = np.clip(train.label, 0.0, 5.0) if self.target_ == "log1p" else train.label
-        held = np.clip(val.label[keep], 0.0, 5.0) if self.target_ == "log1p" else val.label[keep]
-        gain = np.maximum(held - float(label.mean()), 0.0).astype(np.float32)
+        keep = np.isin(val_user, users)
+        held = np.clip(val_label[keep], 0.0, 5.0) if self.target_ == "log1p" else val_label[keep]
+        gain = np.maximum(held - label_mean, 0.0).astype(np.float32)
         gains = sp.csr_matrix(
-            (gain, (np.searchsorted(users, val.user[keep]), val.item[keep])), shape=(len(users), dataset.n_items)
-        )
-        seen = sp.csr_matrix(
-            (np.ones(len(train), np.float32), (train.user, train.item)), shape=(dataset.n_users, dataset.n_items)
+            (gain, (np.searchsorted(users, val_user[keep]), val_item[keep])), shape=(len(users), self.n_items)
         )
         self.watch_weight_, self.watch_tuning_ = tune_watch_weight(logits, predicted, seen, gains, users)
 

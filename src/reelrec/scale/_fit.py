@@ -10,7 +10,6 @@ import torch
 from numpy.typing import NDArray
 
 from reelrec.data._dataset import Dataset
-from reelrec.models._nn_scoring import tune_watch_weight
 from reelrec.scale._plan import StorePlan, ValidationSplit, plan_store
 from reelrec.scale._store import ShardStore
 from reelrec.scale._stream_task import StreamingTwoTowerTask
@@ -118,22 +117,10 @@ def _choose_watch_weight(model: TwoTower, plan: StorePlan, n_users: int, n_items
     model.watch_weight_ = 1.0
     if model.loss_ != "multitask" or plan.n_val == 0:
         return
-    users = np.unique(plan.val_user).astype(np.int32)
     # Users x videos score matrices are the tuning's memory: keep each under about 100 MB on big catalogues.
     limit = min(_TUNE_USERS, max(200, _TUNE_CELLS // max(n_items, 1)))
-    if len(users) > limit:
-        users = np.sort(np.random.default_rng([model.seed, 11]).choice(users, limit, replace=False))
-    uf = model.user_factors_[users]
-    logits = model._scores_for(uf, "retrieval")
-    predicted = model._inverse(model._scores_for(uf, "watch"))
-    keep = np.isin(plan.val_user, users)
-    log1p = model.target_ == "log1p"
-    held = np.clip(plan.val_label[keep], 0.0, 5.0) if log1p else plan.val_label[keep]
-    # The training mean of the (clipped) label; stores of watch ratios are clipped when built.
-    gain = np.maximum(held - float(plan.raw_mean), 0.0).astype(np.float32)
-    cells = (np.searchsorted(users, plan.val_user[keep]), plan.val_item[keep])
-    gains = sp.csr_matrix((gain, cells), shape=(len(users), n_items))
     seen = sp.csr_matrix(
         (np.ones(len(plan.hist_item), np.float32), plan.hist_item, plan.hist_indptr), shape=(n_users, n_items)
     )
-    model.watch_weight_, model.watch_tuning_ = tune_watch_weight(logits, predicted, seen, gains, users)
+    # The training mean of the (clipped) label; stores of watch ratios are clipped when built.
+    model._tune_watch_weight(plan.val_user, plan.val_item, plan.val_label, float(plan.raw_mean), seen, limit)
