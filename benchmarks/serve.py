@@ -43,7 +43,7 @@ import polars as pl
 
 from reelrec.artifacts import load_artifact, save_artifact
 from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
-from reelrec.models import create_model
+from reelrec.models import create_model, model_class
 
 N_USERS, N_ITEMS, N_ROWS = 7176, 10_728, 12_530_806
 
@@ -320,7 +320,7 @@ def main() -> None:
         artifact = prepare_artifact(args, Path(tmp))
         prepare_s = time.perf_counter() - t0
         costs = hot_path_costs(artifact)
-        art = load_artifact(artifact)
+        art = load_artifact(artifact, model_class)
         user_ids = art.model.users_.to_list()
         manifest = art.manifest
         del art

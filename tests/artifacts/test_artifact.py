@@ -7,7 +7,7 @@ import pytest
 
 from reelrec.artifacts import load_artifact, save_artifact
 from reelrec.errors import ArtifactError
-from reelrec.models import create_model
+from reelrec.models import create_model, model_class
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def fitted(toy_dataset):
 
 def test_round_trip_keeps_recommendations(tmp_path, fitted, toy_dataset):
     save_artifact(fitted, tmp_path / "art", dataset=toy_dataset, metrics={"ndcg@10": 0.5})
-    art = load_artifact(tmp_path / "art")
+    art = load_artifact(tmp_path / "art", model_class)
     users = np.arange(toy_dataset.n_users)
     a = fitted.recommend_indices(users, k=10)
     b = art.model.recommend_indices(users, k=10)
@@ -48,15 +48,15 @@ def test_corrupt_file_is_reported(tmp_path, fitted):
     with (tmp_path / "art" / "weights.safetensors").open("ab") as fh:
         fh.write(b"x")
     with pytest.raises(ArtifactError, match="checksum mismatch"):
-        load_artifact(tmp_path / "art")
+        load_artifact(tmp_path / "art", model_class)
 
 
 def test_unsupported_version_and_missing_dir(tmp_path, fitted):
     with pytest.raises(ArtifactError, match="no such artifact"):
-        load_artifact(tmp_path / "nope")
+        load_artifact(tmp_path / "nope", model_class)
     save_artifact(fitted, tmp_path / "art")
     manifest = json.loads((tmp_path / "art" / "manifest.json").read_text())
     manifest["format_version"] = 99
     (tmp_path / "art" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="format_version 99"):
-        load_artifact(tmp_path / "art")
+        load_artifact(tmp_path / "art", model_class)

@@ -8,9 +8,9 @@ from tests.cli.helpers import run_cli
 from tests.cli.helpers import run_in_process as run
 
 from reelrec.artifacts import load_artifact
-from reelrec.models import DEFAULT_MODEL
+from reelrec.models import DEFAULT_MODEL, model_class
 
-_DEMO_MODELS = (DEFAULT_MODEL, "seed", "popularity", "item-mean", "mf")
+_DEMO_MODELS = (DEFAULT_MODEL, "notebook", "popularity", "item-mean", "mf")
 
 
 def table_rows(text: str, title: str) -> list[list[str]]:
@@ -61,7 +61,7 @@ def test_demo_top10_matches_the_saved_artifact(demo):
     scores = [float(r[4]) for r in rows]
     assert scores == sorted(scores, reverse=True)
 
-    art = load_artifact(out / "artifact")
+    art = load_artifact(out / "artifact", model_class)
     assert art.model.name == DEFAULT_MODEL
     assert set(art.metrics["comparison"]) == set(_DEMO_MODELS)
     assert art.config["seed"] == 2

@@ -13,7 +13,7 @@ from tests.cli.helpers import run_in_process as run
 from tests.conftest import make_toy_dataset
 
 from reelrec.artifacts import load_artifact
-from reelrec.models import BASELINES
+from reelrec.models import BASELINES, model_class
 from reelrec.synth import write_kuairec
 
 # A default-model run that takes seconds: tiny towers, few epochs, no validation split, no refit.
@@ -109,7 +109,7 @@ def test_train_json_writes_a_loadable_artifact(pop_run, kuairec_dir):
     assert result["model"] == "popularity" and result["protocol"] == "kuairec"  # auto: KuaiRec has a block
     assert Path(result["artifact"]) == out
     assert 0.0 <= result["metrics"]["ndcg@10"] <= 1.0 and "truth_graded_ndcg@10" in result["metrics"]
-    art = load_artifact(out)
+    art = load_artifact(out, model_class)
     assert art.model.name == "popularity"
     assert art.metrics["metrics"] == pytest.approx(result["metrics"])
     assert art.config["model"] == "popularity" and Path(art.config["data_path"]) == kuairec_dir
@@ -124,7 +124,7 @@ def test_train_generic_folder_prints_table(tmp_path, generic_dir, single_thread)
     assert proc.returncode == 0, proc.stderr
     assert "metrics (mean over scored users)" in proc.stdout and "item-mean" in proc.stdout
     assert f"artifact written to {out}" in " ".join(proc.stdout.split())
-    art = load_artifact(out)
+    art = load_artifact(out, model_class)
     assert art.model.regresses and art.metrics["protocol"] == "holdout"
     frame = pl.read_csv(generic_dir / "interactions.csv")
     pred = art.model.predict(frame["user_id"][:5].to_numpy(), frame["item_id"][:5].to_numpy())
@@ -140,7 +140,7 @@ def test_train_default_model_from_toml_config_and_override(tmp_path, kuairec_dir
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["model"] == "two-tower"
-    art = load_artifact(out)
+    art = load_artifact(out, model_class)
     assert art.model.name == "two-tower"
     assert art.config["training"]["epochs"] == 2 and art.config["seed"] == 3
     assert art.config["params"]["embedding_size"] == 8
@@ -150,15 +150,15 @@ def test_train_default_model_from_toml_config_and_override(tmp_path, kuairec_dir
 
 def test_seed_makes_training_repeatable(tmp_path, mf_artifact, kuairec_dir, single_thread):
     users = np.arange(10, dtype=np.int32)
-    reference = load_artifact(mf_artifact).model.recommend_indices(users, k=10)
+    reference = load_artifact(mf_artifact, model_class).model.recommend_indices(users, k=10)
     runs = {}
     for seed in ("1", "2"):
         out = tmp_path / f"mf{seed}"
         proc = run_cli("train", kuairec_dir, "--out", out, "--model", "mf", "--seed", seed, "--quiet", *_MF_SET)
         assert proc.returncode == 0, proc.stderr
-        runs[seed] = load_artifact(out).model.recommend_indices(users, k=10)
+        runs[seed] = load_artifact(out, model_class).model.recommend_indices(users, k=10)
     assert np.array_equal(runs["1"][0], reference[0]) and np.array_equal(runs["1"][1], reference[1])
-    assert load_artifact(tmp_path / "mf1").model.get_params()["reg"] == 1.0  # --set reached the model
+    assert load_artifact(tmp_path / "mf1", model_class).model.get_params()["reg"] == 1.0  # --set reached the model
     assert not np.array_equal(runs["2"][0], reference[0])  # another seed, other factors, other rankings
 
 

@@ -10,7 +10,7 @@ import pytest
 from reelrec.artifacts import load_artifact
 from reelrec.data import Dataset, IdMap, Interactions, load_dataset
 from reelrec.eval import evaluate, kuairec_split
-from reelrec.models import create_model
+from reelrec.models import create_model, model_class
 from reelrec.scale import load_kuairec_sharded, store_from_arrays
 from reelrec.scale._fit import check_store_matches
 from tests.scale.conftest import FAST
@@ -39,7 +39,7 @@ def test_streamed_fit_matches_the_in_memory_fit(tiny_kuairec: Path, tmp_path: Pa
     assert streamed.watch_weight_ >= 0.0 and streamed.watch_tuning_  # tuned on the held-out pairs
 
     out = streamed.save(tmp_path / "art", dataset=side)
-    loaded = load_artifact(out).model
+    loaded = load_artifact(out, model_class).model
     users = np.arange(20, dtype=np.int32)
     np.testing.assert_array_equal(loaded.recommend_indices(users, k=5)[0], streamed.recommend_indices(users, k=5)[0])
 

@@ -14,6 +14,7 @@ import pytest
 
 from reelrec.artifacts import load_artifact
 from reelrec.data import load_dataset
+from reelrec.models import model_class
 from reelrec.pipeline import train_run
 from reelrec.scale import ShardStore, store_from_dataset
 from tests.scale.conftest import FAST
@@ -32,7 +33,7 @@ def test_stream_trains_evaluates_and_saves(tiny_kuairec: Path, tmp_path: Path, m
     assert 0.05 < result["metrics"]["ndcg@10"] <= 1.0 and np.isfinite(result["metrics"]["rmse"])
     stores = list((tmp_path / "cache").glob("store-*"))
     assert len(stores) == 1  # built once in the data cache
-    art = load_artifact(tmp_path / "art")
+    art = load_artifact(tmp_path / "art", model_class)
     summary = json.loads((tmp_path / "art" / "dataset.json").read_text())
     assert summary["pairs"] == result["pairs"] and summary["interactions"] == result["views"]
     assert art.config["stream"] is True and art.model.options_["out_of_core"]
@@ -47,7 +48,7 @@ def test_a_store_folder_trains_without_a_protocol(tiny_kuairec: Path, tmp_path: 
     store = store_from_dataset(load_dataset(tiny_kuairec), tmp_path / "store")
     result = train_run(store.path, tmp_path / "art", overrides=SETS, quiet=True)  # detected: no --stream
     assert result["protocol"] == "none" and result["metrics"] == {} and result["pairs"] == store.n_pairs
-    assert load_artifact(tmp_path / "art").model.n_items == store.n_items
+    assert load_artifact(tmp_path / "art", model_class).model.n_items == store.n_items
     with pytest.raises(ValueError, match="not available out of core"):
         train_run(store.path, tmp_path / "art2", overrides=[*SETS, 'data.protocol="holdout"'], quiet=True)
     with pytest.raises(ValueError, match="trains in memory only"):

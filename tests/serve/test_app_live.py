@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from reelrec.artifacts import load_artifact
+from reelrec.models import model_class
 from reelrec.serve import ServeSettings, build_state, create_app
 from tests.serve.conftest import live_server, memory_artifact
 
@@ -94,7 +95,7 @@ def test_reload_under_concurrent_traffic_has_no_failed_request(root, toy):
     users = toy.users.raw_ids[:: 5].tolist()
     expected = {}
     for name in ("a", "b"):
-        art = load_artifact(root / name)
+        art = load_artifact(root / name, model_class)
         items, _ = art.model.recommend(np.asarray(users), k=10)
         expected[art.artifact_id] = {u: row.tolist() for u, row in zip(users, items, strict=True)}
     assert len(expected) == 2

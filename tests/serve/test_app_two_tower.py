@@ -37,7 +37,7 @@ def tt_client(two_tower_root):
 
 
 def test_known_users_and_predictions_match_the_model(tt_client, two_tower_root):
-    model = load_artifact(two_tower_root / "auto").model
+    model = load_artifact(two_tower_root / "auto", model_class).model
     info = tt_client.get("/v1/model").json()
     assert info["model"] == "two-tower" and info["regresses"] and info["supports_cold_start"] and info["has_similar"]
     body = tt_client.get("/v1/users/103/recommendations", params={"k": 8, "details": True}).json()
@@ -52,7 +52,7 @@ def test_known_users_and_predictions_match_the_model(tt_client, two_tower_root):
 
 
 def test_cold_start_goes_through_the_feature_pipeline(tt_client, two_tower_root):
-    model = load_artifact(two_tower_root / "auto").model
+    model = load_artifact(two_tower_root / "auto", model_class).model
     state = load_state(two_tower_root / "auto", ServeSettings(artifact=two_tower_root / "auto"))
     features = {"activity": "high", "code": 1, "follows": 3, "age": 30}
     r = tt_client.post("/v1/recommendations", json={"features": features, "k": 6})
@@ -69,7 +69,7 @@ def test_cold_start_goes_through_the_feature_pipeline(tt_client, two_tower_root)
 
 
 def test_similar_videos_match_the_contract(tt_client, two_tower_root):
-    model = load_artifact(two_tower_root / "auto").model
+    model = load_artifact(two_tower_root / "auto", model_class).model
     body = tt_client.get("/v1/items/5007/similar", params={"k": 5}).json()
     want, _ = model.similar_items(model.items_.index([5007]), k=5)
     assert [it["item_id"] for it in body["items"]] == model.items_.raw(want[0]).tolist()
@@ -77,7 +77,7 @@ def test_similar_videos_match_the_contract(tt_client, two_tower_root):
 
 def test_retrieval_scoring_is_served_by_the_exact_retriever(two_tower_root):
     path = two_tower_root / "retrieval"
-    model = load_artifact(path).model
+    model = load_artifact(path, model_class).model
     state = load_state(path, ServeSettings(artifact=path, retrieval="exact"))
     assert state.retrieval == "exact"  # dot product plus a per-item bias, checked at load
     with TestClient(create_app(ServeSettings(artifact=path, retrieval="exact"))) as c:

@@ -70,12 +70,14 @@ def test_two_workers_serve_and_follow_a_reload(arts, tmp_path):
     try:
         deadline = time.monotonic() + 90
         pids: set[int] = set()
+        health_calls = 0
         # New connections land on either worker; wait until both answer.
         while len(pids) < 2:
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "both workers did not come up"
             try:
                 pids.add(httpx.get(f"{url}/health", timeout=5).json()["pid"])
+                health_calls += 1
             except httpx.HTTPError:
                 time.sleep(0.2)
         want_b = read_manifest(arts / "b")["artifact_id"]
@@ -87,10 +89,15 @@ def test_two_workers_serve_and_follow_a_reload(arts, tmp_path):
         while len(serving) < 2 or set(serving.values()) != {want_b}:
             assert time.monotonic() < deadline, f"workers did not follow the reload: {serving}"
             health = httpx.get(f"{url}/health", timeout=5).json()
+            health_calls += 1
             serving[health["pid"]] = health["artifact_id"]
             time.sleep(0.05)
         recs = httpx.get(f"{url}/v1/users/100/recommendations", params={"k": 3}, timeout=5).json()
         assert recs["artifact_id"] == want_b and len(recs["items"]) == 3
+        # Either worker's scrape reports both workers' requests (pooled metrics) and both live workers.
+        text = httpx.get(f"{url}/metrics", timeout=5).text
+        assert f'reelrec_requests_total{{method="GET",route="/health",status="200"}} {health_calls}.0' in text
+        assert sum(line.startswith("reelrec_process_start_time_seconds{") for line in text.splitlines()) == 2
     finally:
         proc.send_signal(signal.SIGINT)
         try:

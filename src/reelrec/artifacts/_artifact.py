@@ -23,10 +23,11 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -37,8 +38,12 @@ from safetensors.numpy import load_file, save_file
 from reelrec.data._dataset import Dataset
 from reelrec.data._vocab import IdMap
 from reelrec.errors import ArtifactError
-from reelrec.models._base import Recommender
-from reelrec.models._registry import model_class
+
+if TYPE_CHECKING:  # annotations only: the artifact layer never imports the models (they import it)
+    from reelrec.models._base import Recommender
+
+#: Resolves the registry name in ``model.json`` to a class, e.g. :func:`reelrec.models.model_class`.
+ModelClass = Callable[[str], "type[Recommender]"]
 
 FORMAT = "reelrec-artifact"
 FORMAT_VERSION = 1
@@ -257,8 +262,12 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_artifact(path: str | Path) -> Artifact:
-    """Load and verify an artifact directory written by :func:`save_artifact`."""
+def load_artifact(path: str | Path, model_class: ModelClass) -> Artifact:
+    """Load and verify an artifact directory written by :func:`save_artifact`.
+
+    ``model_class`` maps the saved registry name to a class (pass :func:`reelrec.models.model_class`);
+    taking it from the caller keeps this layer free of the models, which save and load through it.
+    """
     path = Path(path)
     manifest = read_manifest(path)
     spec = _read_json(path / "model.json")

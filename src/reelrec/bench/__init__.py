@@ -5,7 +5,8 @@ from reelrec.bench._memory import PeakRSS
 from reelrec.bench._plan import PROTOCOLS, default_models, make_split, resolve_protocol
 from reelrec.bench._result import BenchFormatError, BenchResult
 from reelrec.bench._runner import run_bench
-from reelrec.bench._stats import PairedTest, bootstrap_mean_diff, paired_t_test, paired_test
+from reelrec.eval._significance import PairedTest, bootstrap_mean_diff, paired_t_test
+from reelrec.eval._significance import paired_test_scores as paired_test
 
 __all__ = [
     "PROTOCOLS",

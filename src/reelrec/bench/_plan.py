@@ -21,7 +21,7 @@ PROTOCOLS: tuple[str, ...] = ("auto", "kuairec", "holdout", "temporal")
 
 def default_models() -> list[str]:
     """Every baseline, the seed preset and the default model, in that order."""
-    return list(dict.fromkeys([*BASELINES, "seed", DEFAULT_MODEL]))
+    return list(dict.fromkeys([*BASELINES, "notebook", DEFAULT_MODEL]))
 
 
 @dataclass

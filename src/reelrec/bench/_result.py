@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from reelrec.bench._stats import PairedTest
 from reelrec.bench._table import Column, best_models, summarize, to_csv_frame, to_markdown
 from reelrec.errors import ReelrecError
+from reelrec.eval._significance import PairedTest
 
 FORMAT = "reelrec-bench"
 FORMAT_VERSION = 1

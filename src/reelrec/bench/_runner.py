@@ -15,6 +15,7 @@ import polars as pl
 import torch
 from numpy.typing import NDArray
 
+from reelrec._progress import StepProgress, progress_mode
 from reelrec.bench._collect import TOP_FRACTION, collect_run, history_of, top_items
 from reelrec.bench._memory import PeakRSS
 from reelrec.bench._plan import (
@@ -27,11 +28,10 @@ from reelrec.bench._plan import (
     make_split,
     resolve_protocol,
 )
-from reelrec.bench._progress import StepProgress, progress_mode
 from reelrec.bench._result import BenchResult, check_out_dir
-from reelrec.bench._stats import paired_test
 from reelrec.data import Dataset
 from reelrec.errors import ReelrecError
+from reelrec.eval._significance import paired_test_scores
 from reelrec.models import Recommender
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def _significance(per_user: pl.DataFrame, summary: pl.DataFrame, metric: str, n_
     paired = a.join(b, on=["seed", "user"]).group_by("user").agg(pl.col("a").mean(), pl.col("b").mean())
     if paired.height < 2:
         return {"metric": metric, "a": best, "b": second, "note": f"only {paired.height} paired users"}
-    test = paired_test(paired["a"].to_numpy(), paired["b"].to_numpy(), metric=metric, names=(best, second),
+    test = paired_test_scores(paired["a"].to_numpy(), paired["b"].to_numpy(), metric=metric, names=(best, second),
                        n_boot=n_boot)
     return test.to_dict()
 

@@ -89,11 +89,12 @@ def recommend(
     Example: reelrec recommend art/tt --user 42 --k 10
     """
     from reelrec.artifacts import load_artifact
+    from reelrec.models import model_class
 
     if (user is None) == (users_file is None):
         raise typer.BadParameter("give exactly one of --user or --users-file")
     users = np.asarray([user]) if user is not None else read_id_column(users_file, "user_id")  # type: ignore[arg-type]
-    art = load_artifact(artifact)
+    art = load_artifact(artifact, model_class)
     model = art.model
     user_idx = model.users_.index(users)
     cand = None
@@ -123,8 +124,9 @@ def predict(
     Example: reelrec predict art/tt --pairs pairs.csv --out predictions.csv
     """
     from reelrec.artifacts import load_artifact
+    from reelrec.models import model_class
 
-    art = load_artifact(artifact)
+    art = load_artifact(artifact, model_class)
     model = art.model
     if not model.regresses:
         raise ValueError(f"model {model.name!r} ranks items but does not predict the label; use a regressing model")
@@ -194,7 +196,7 @@ def demo(
         int, typer.Option("--threads", min=0, help="Torch threads (0: one per core; 1 is fastest on a busy machine).")
     ] = 1,
 ) -> None:
-    """Synthesise small KuaiRec data, train the default and the seed preset, compare, show a top-10.
+    """Synthesise small KuaiRec data, train the default and the notebook preset, compare, show a top-10.
 
     Example: reelrec demo --scale 0.03
     """

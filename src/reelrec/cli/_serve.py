@@ -62,6 +62,7 @@ def serve(
     import uvicorn
 
     from reelrec.artifacts import read_manifest
+    from reelrec.serve.metrics import MULTIPROC_ENV
     from reelrec.serve.settings import SETTINGS_ENV, ServeSettings, admin_token
 
     read_manifest(artifact)  # fail here, with one clear line, rather than inside a worker
@@ -78,9 +79,12 @@ def serve(
         err_console.print(f"[yellow]warning:[/] listening on {host}; admin reload is protected by {guard}")
     signal_dir = None
     if workers > 1:
-        # Workers are separate processes: a reload reaching one is relayed to the others through this file.
+        # Workers are separate processes: a reload reaching one is relayed to the others through this file,
+        # and their metrics are pooled in files beside it (prometheus_client's multiprocess mode).
         signal_dir = Path(tempfile.mkdtemp(prefix="reelrec-serve-"))
         settings = settings.model_copy(update={"reload_signal": signal_dir / "reload.json"})
+        (signal_dir / "metrics").mkdir()
+        os.environ[MULTIPROC_ENV] = str(signal_dir / "metrics")
     os.environ[SETTINGS_ENV] = settings.to_env()
     try:
         uvicorn.run(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reelrec.models._base import Recommender
-from reelrec.models._registry import DEFAULT_MODEL, available_models, model_class
+from reelrec.models._registry import DEFAULT_MODEL, canonical_name, model_class
 
 
 class DataConfig(BaseModel):
@@ -74,8 +74,7 @@ class RunConfig(BaseModel):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value not in available_models():
-            raise ValueError(f"unknown model {value!r}; choose one of {', '.join(available_models())}")
+        canonical_name(value)  # ValueError naming the choices
         return value
 
     @field_validator("device")

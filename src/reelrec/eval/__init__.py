@@ -1,5 +1,6 @@
 """Evaluation: splits, full-catalogue top-K metrics, and a runner that uses only the recommender contract."""
 
+from reelrec._progress import rich_progress
 from reelrec.eval._compare import ComparisonTable, compare
 from reelrec.eval._metrics import (
     MetricResult,
@@ -15,9 +16,8 @@ from reelrec.eval._metrics import (
     recall_at_k,
     rmse,
 )
-from reelrec.eval._progress import rich_progress
 from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
-from reelrec.eval._significance import PairedTest, paired_test
+from reelrec.eval._significance import PairedTest, paired_test, paired_test_scores
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "map_at_k",
     "ndcg_at_k",
     "paired_test",
+    "paired_test_scores",
     "precision_at_k",
     "ranking_metrics",
     "recall_at_k",

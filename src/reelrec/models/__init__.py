@@ -1,10 +1,11 @@
-"""Recommenders behind one contract: baselines, the seed preset and the two-tower default."""
+"""Recommenders behind one contract: baselines, the notebook preset and the two-tower default."""
 
 from reelrec.models._base import Recommender
 from reelrec.models._registry import (
     BASELINES,
     DEFAULT_MODEL,
     available_models,
+    canonical_name,
     create_model,
     model_class,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Recommender",
     "available_models",
+    "canonical_name",
     "create_model",
     "model_class",
 ]

@@ -297,5 +297,6 @@ class Recommender(ABC):
     def load(cls, path: str | Path) -> Recommender:
         """Load any model's artifact; see :func:`reelrec.artifacts.load_artifact`."""
         from reelrec.artifacts import load_artifact
+        from reelrec.models._registry import model_class
 
-        return load_artifact(path).model
+        return load_artifact(path, model_class).model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,8 +12,7 @@ from reelrec.models._nn_data import Pairs, gather_ragged, sample_history
 from reelrec.models._nn_inputs import SideInputs
 from reelrec.models._nn_losses import regression_loss, softmax_retrieval_loss
 from reelrec.models._nn_towers import TwoTowerNet
-from reelrec.training._device import to_device
-from reelrec.training._parallel import rank_share, rank_slice
+from reelrec.training._parallel import batch_count, shuffled_batches
 
 #: Largest users x videos seen-mask kept as a dense boolean matrix (256 MB).
 _DENSE_MASK_CELLS = 256 * 2**20
@@ -99,15 +97,10 @@ class TwoTowerTask:
 
     # ---------------------------------------------------------------- batches
     def n_batches(self, epoch: int) -> int:
-        rows, batch = rank_share(self.n_train, self.opt.batch_size)
-        return math.ceil(rows / batch)
+        return batch_count(self.n_train, self.opt.batch_size)
 
     def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
-        perm = torch.from_numpy(rng.permutation(self.n_train).astype(np.int64))
-        # In a distributed run each rank takes every world-th row of the same order, and a share of the batch.
-        perm, batch = rank_slice(perm, self.opt.batch_size)
-        for lo in range(0, len(perm), batch):
-            yield to_device(perm[lo : lo + batch], self.device)
+        return shuffled_batches(self.n_train, self.opt.batch_size, rng, self.device)
 
     # ------------------------------------------------------------------ step
     def _user_batch(self, uu: torch.Tensor, row_user: torch.Tensor, row_item: torch.Tensor) -> torch.Tensor:

@@ -13,9 +13,12 @@ _BUILTIN: dict[str, str] = {
     "mf": "reelrec.models._mf:BiasedMF",
     "ease": "reelrec.models._ease:EASE",
     "itemknn": "reelrec.models._itemknn:ItemKNN",
-    "seed": "reelrec.models._seed:SeedTwoTower",
+    "notebook": "reelrec.models._seed:SeedTwoTower",
     "two-tower": "reelrec.models._two_tower:TwoTower",
 }
+#: Former names, still accepted everywhere a model name is (artifacts saved under them load):
+#: the notebook preset was first called ``seed``, which read like the ``seed`` argument.
+ALIASES: dict[str, str] = {"seed": "notebook"}
 
 #: The model ``reelrec train`` fits when no ``--model`` is given.
 DEFAULT_MODEL = "two-tower"
@@ -28,11 +31,17 @@ def available_models() -> list[str]:
     return list(_BUILTIN)
 
 
-def model_class(name: str) -> type[Recommender]:
-    """The class registered under ``name``; ``ValueError`` listing the choices otherwise."""
+def canonical_name(name: str) -> str:
+    """The registered name for ``name`` or its alias; ``ValueError`` listing the choices otherwise."""
+    name = ALIASES.get(name, name)
     if name not in _BUILTIN:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(_BUILTIN)}")
-    module_name, _, attr = _BUILTIN[name].partition(":")
+    return name
+
+
+def model_class(name: str) -> type[Recommender]:
+    """The class registered under ``name`` (or an alias of it); ``ValueError`` listing the choices otherwise."""
+    module_name, _, attr = _BUILTIN[canonical_name(name)].partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
     return cls
 

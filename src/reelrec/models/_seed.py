@@ -1,8 +1,7 @@
-"""The ``seed`` preset: the reference notebook's two-tower regressor, kept faithful as a fair baseline."""
+"""The ``notebook`` preset (alias ``seed``): the reference notebook's two-tower regressor, kept as a fair baseline."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
@@ -16,8 +15,8 @@ from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.features import EncodedFeatures, FeaturePipeline
 from reelrec.models._base import Recommender
 from reelrec.models._nn_towers import mlp
-from reelrec.training import LoopOptions, adam, resolve_device, run_training, to_device
-from reelrec.training._parallel import rank_share, rank_slice
+from reelrec.training import LoopOptions, adam, resolve_device, run_training
+from reelrec.training._parallel import batch_count, shuffled_batches
 
 #: The notebook's user inputs: KuaiRec's 18 encrypted one-hot codes, standardised as plain numbers.
 USER_COLUMNS = [f"onehot_feat{i}" for i in range(18)]
@@ -92,15 +91,10 @@ class _SeedTask:
         self.device = device
 
     def n_batches(self, epoch: int) -> int:
-        rows, batch = rank_share(len(self.user), self.batch_size)
-        return math.ceil(rows / batch)
+        return batch_count(len(self.user), self.batch_size)
 
     def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
-        perm = torch.from_numpy(rng.permutation(len(self.user)).astype(np.int64))
-        # In a distributed run each rank takes every world-th row of the same order, and a share of the batch.
-        perm, batch = rank_slice(perm, self.batch_size)
-        for lo in range(0, len(perm), batch):
-            yield to_device(perm[lo : lo + batch], self.device)
+        return shuffled_batches(len(self.user), self.batch_size, rng, self.device)
 
     def step(self, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
         uu, u_inv = torch.unique(self.user[idx], return_inverse=True)
@@ -115,7 +109,7 @@ class _SeedTask:
 
 
 class SeedTwoTower(Recommender):
-    """The reference notebook's model, reproduced as the ``seed`` preset (a fair baseline, not our best).
+    """The reference notebook's model, reproduced as the ``notebook`` preset (a fair baseline, not our best).
 
     User and video towers are MLPs 256-128-96-48 with L2-normalised outputs; their dot product regresses
     the watch ratio clipped at ``clip`` and min-max scaled to [-1, 1] (MSE, Adam, lr 0.01, batch 512,
@@ -127,7 +121,7 @@ class SeedTwoTower(Recommender):
     Stability: stable (the preset is frozen so that comparisons with it stay meaningful).
     """
 
-    name: ClassVar[str] = "seed"
+    name: ClassVar[str] = "notebook"
     regresses: ClassVar[bool] = True
     supports_cold_start: ClassVar[bool] = True
 
@@ -218,7 +212,7 @@ class SeedTwoTower(Recommender):
             checkpoint_dir=self.checkpoint_dir,
             resume=self.resume,
             time_budget_s=self.time_budget_s,
-            description="seed",
+            description="notebook",
         )
         fingerprint = {
             "model": self.name,

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from reelrec._extras import require_extra
 from reelrec.models import DEFAULT_MODEL, create_model
 from reelrec.pipeline._runs import fit_and_evaluate
 
@@ -15,7 +16,7 @@ _DEMO_BASELINES = ("popularity", "item-mean", "mf")
 # The default model early-stops on a validation split; the demo also caps its training loop at 40 s
 # (the refit on every pair follows), so the whole run stays within about two minutes on two cores.
 # Small models train fastest on one torch thread (see ``threads``).
-_DEMO_PARAMS: dict[str, dict[str, Any]] = {DEFAULT_MODEL: {"time_budget_s": 40.0}, "seed": {}}
+_DEMO_PARAMS: dict[str, dict[str, Any]] = {DEFAULT_MODEL: {"time_budget_s": 40.0}, "notebook": {}}
 
 
 def run_demo(
@@ -27,7 +28,7 @@ def run_demo(
     report: bool = False,
     threads: int | None = 1,
 ) -> dict[str, Any]:
-    """Synthesise KuaiRec-shaped data, train the default model, the seed preset and baselines on the
+    """Synthesise KuaiRec-shaped data, train the default model, the notebook preset and baselines on the
     big matrix, evaluate all on the fully observed block, save the default's artifact, and return the
     comparison plus one user's top-10.
 
@@ -42,6 +43,8 @@ def run_demo(
     if threads is not None and threads < 1:
         raise ValueError(f"threads={threads!r}, must be at least 1")
     synth_shape(scale)  # a bad scale is one error before any progress line or file
+    if report:
+        require_extra("report", "reelrec demo --report")
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -71,8 +74,8 @@ def _run_demo(out: Path, scale: float, seed: int, quiet: bool, report: bool) -> 
 
     comparison: dict[str, dict[str, Any]] = {}
     models: dict[str, Any] = {}
-    console.print(f"[2/4] training the default model ({DEFAULT_MODEL}) and the seed preset")
-    for name in (DEFAULT_MODEL, "seed"):
+    console.print(f"[2/4] training the default model ({DEFAULT_MODEL}) and the notebook preset")
+    for name in (DEFAULT_MODEL, "notebook"):
         model = create_model(name, seed=seed, progress=not quiet, **_DEMO_PARAMS[name])
         comparison[name] = fit_and_evaluate(model, split, ks=(5, 10, 20))
         models[name] = model

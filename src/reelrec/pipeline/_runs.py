@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from reelrec.config import DataConfig, RunConfig, load_config
 from reelrec.config._load import format_errors
 from reelrec.data import Dataset
-from reelrec.models import BASELINES, Recommender, create_model
+from reelrec.models import BASELINES, Recommender, create_model, model_class
 
 
 def make_split(dataset: Dataset, data_cfg: DataConfig) -> Any | None:
@@ -165,7 +165,7 @@ def evaluate_artifact(
     from reelrec.artifacts import load_artifact
     from reelrec.eval import evaluate
 
-    art = load_artifact(artifact)
+    art = load_artifact(artifact, model_class)
     extras = ("data_path", "load_options")
     config = RunConfig.from_json({k: v for k, v in art.config.items() if k not in extras}) if art.config else None
     if protocol == "none":

@@ -68,8 +68,9 @@ def _recorded_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 def _from_artifact(path: Path, data: str | Path | None, ks: tuple[int, ...], threshold: float | None) -> BenchResult:
     from reelrec.artifacts import load_artifact
+    from reelrec.models import model_class
 
-    art = load_artifact(path)
+    art = load_artifact(path, model_class)
     model = art.model
     label = model.name
     recorded = art.metrics if isinstance(art.metrics, dict) else {}

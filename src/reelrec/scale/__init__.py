@@ -5,7 +5,13 @@ Stability: provisional.
 
 from reelrec.scale._batches import ShardStream, assign_shards, iter_batches
 from reelrec.scale._convert import convert_log, store_from_dataset
-from reelrec.scale._dist import (
+from reelrec.scale._kuairec import find_sharded_kuairec, load_kuairec_sharded
+from reelrec.scale._pairs import PairBlock
+from reelrec.scale._run import train_sharded
+from reelrec.scale._sources import LogColumns, LogSource, collect_ids, csv_to_parquet_shards, index_batches
+from reelrec.scale._store import ShardInfo, ShardStore, is_store
+from reelrec.scale._write import Batch, StoreWriter, store_from_arrays, write_store
+from reelrec.training.distributed import (
     DistInfo,
     all_reduce_mean,
     all_reduce_sum,
@@ -22,12 +28,6 @@ from reelrec.scale._dist import (
     rank_device,
     shutdown_distributed,
 )
-from reelrec.scale._kuairec import find_sharded_kuairec, load_kuairec_sharded
-from reelrec.scale._pairs import PairBlock
-from reelrec.scale._run import train_sharded
-from reelrec.scale._sources import LogColumns, LogSource, collect_ids, csv_to_parquet_shards, index_batches
-from reelrec.scale._store import ShardInfo, ShardStore, is_store
-from reelrec.scale._write import Batch, StoreWriter, store_from_arrays, write_store
 
 __all__ = [
     "Batch",

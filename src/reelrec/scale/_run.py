@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from reelrec.data._dataset import Dataset, Interactions
-from reelrec.scale._dist import barrier, current, rank0_first
 from reelrec.scale._store import ShardStore, is_store
+from reelrec.training.distributed import barrier, current, rank0_first
 
 #: Latest stored pairs per user kept in the artifact's history file (what the service shows).
 HISTORY_LIMIT = 50

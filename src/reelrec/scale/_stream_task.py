@@ -14,11 +14,11 @@ from reelrec.models._nn_inputs import SideInputs
 from reelrec.models._nn_task import StepOptions, TwoTowerTask, log_sampling_probability
 from reelrec.models._nn_towers import TwoTowerNet
 from reelrec.scale._batches import rank_stream, shards_for_ranks
-from reelrec.scale._dist import current
 from reelrec.scale._pairs import PairBlock
 from reelrec.scale._plan import StorePlan, ValidationSplit
 from reelrec.scale._store import ShardStore
 from reelrec.training import to_device
+from reelrec.training.distributed import current
 
 Standardize = Callable[[NDArray[np.float32]], NDArray[np.float32]]
 

@@ -91,6 +91,7 @@ def create_app(settings: ServeSettings, state: ServingState | None = None) -> Fa
         try:
             yield
         finally:
+            metrics.close()
             if follower is not None:
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

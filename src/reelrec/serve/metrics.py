@@ -1,12 +1,19 @@
-"""Request counters and latency histograms, rendered in the Prometheus text exposition format (0.0.4)."""
+"""Request counters and latency histograms on ``prometheus_client``, one registry per app.
+
+With several uvicorn workers (``reelrec serve --workers N``) the CLI points ``PROMETHEUS_MULTIPROC_DIR``
+at a fresh temporary directory before the workers start: every worker then writes its numbers there,
+and a scrape answered by any worker reports the sum over all of them (counters, histograms) and one
+series per live worker (``pid`` label) for the per-process gauges.
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from bisect import bisect_left
-from collections import defaultdict
 from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import disable_created_metrics as _disable_created_metrics
 
 if TYPE_CHECKING:
     from reelrec.serve.state import ServingState
@@ -16,95 +23,97 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 )
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: Set (by ``reelrec serve`` with several workers) to share metrics between worker processes.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# `*_created` timestamps per series double the exposition and nothing here reads them.
+_disable_created_metrics()
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
-
-
-def _number(value: float) -> str:
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+def multiprocess_dir() -> str | None:
+    """The shared metrics directory when workers pool their metrics, else ``None``."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 class Metrics:
-    """In-process metrics of one worker: cheap to update on every request (no locks, no allocation).
+    """The service's metrics: cheap to update on every request, rendered as Prometheus text on scrape.
 
-    Updates happen on the event loop thread only, so plain dicts are safe. With ``--workers N`` every
-    worker keeps its own numbers and a scrape sees the worker that answered it (``pid`` label).
+    Parameters
+    ----------
+    buckets : tuple of float
+        Upper bounds (seconds) of the latency histogram; a value on a bound counts in that bucket.
     """
 
     def __init__(self, buckets: tuple[float, ...] = DEFAULT_BUCKETS) -> None:
         self.buckets = tuple(sorted(buckets))
+        self.shared = multiprocess_dir() is not None
+        self.registry = CollectorRegistry()
+        reg = self.registry
+        self.requests = Counter(
+            "reelrec_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+            registry=reg,
+        )
+        self.duration = Histogram(
+            "reelrec_request_duration_seconds",
+            "Time from request start to the last response byte.",
+            ("method", "route"),
+            buckets=self.buckets,
+            registry=reg,
+        )
+        self.reloads = Counter("reelrec_reloads", "Artifact reload attempts, by outcome.", ("outcome",), registry=reg)
+        for outcome in ("ok", "failed"):
+            self.reloads.labels(outcome)
+        # Per-process gauges carry a `pid` label; in multiprocess mode the collector adds it itself.
+        pid = () if self.shared else ("pid",)
+        self.start_time = Gauge(
+            "reelrec_process_start_time_seconds",
+            "Unix time at which this worker started.",
+            pid,
+            registry=reg,
+            multiprocess_mode="liveall",
+        )
+        self.model_info = Gauge(
+            "reelrec_model_info",
+            "The artifact this worker serves (value is always 1).",
+            ("model", "artifact_id", "retrieval", *pid),
+            registry=reg,
+            multiprocess_mode="liveall",
+        )
+        self.model_items = Gauge(
+            "reelrec_model_items", "Items in the served catalogue.", registry=reg, multiprocess_mode="livemostrecent"
+        )
+        self.model_users = Gauge(
+            "reelrec_model_users", "Users known to the served model.", registry=reg, multiprocess_mode="livemostrecent"
+        )
+        self._pid = () if self.shared else (str(os.getpid()),)
         self.started = time.time()
-        self.requests: defaultdict[tuple[str, str, int], int] = defaultdict(int)
-        # (method, route) -> [per-bucket counts..., +Inf count], sum of seconds
-        self.hist: dict[tuple[str, str], list[int]] = {}
-        self.hist_sum: defaultdict[tuple[str, str], float] = defaultdict(float)
-        self.reloads: defaultdict[str, int] = defaultdict(int)
+        (self.start_time.labels(*self._pid) if self._pid else self.start_time).set(self.started)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request and its latency."""
-        self.requests[(method, route, status)] += 1
-        key = (method, route)
-        counts = self.hist.get(key)
-        if counts is None:
-            counts = self.hist[key] = [0] * (len(self.buckets) + 1)
-        counts[bisect_left(self.buckets, seconds)] += 1
-        self.hist_sum[key] += seconds
+        self.requests.labels(method, route, str(status)).inc()
+        self.duration.labels(method, route).observe(seconds)
 
     def reload(self, outcome: str) -> None:
         """Count one reload attempt by outcome (``ok`` or ``failed``)."""
-        self.reloads[outcome] += 1
+        self.reloads.labels(outcome).inc()
 
     def render(self, state: ServingState | None = None) -> str:
-        """All metrics as Prometheus text."""
-        pid = str(os.getpid())
-        lines = [
-            "# HELP reelrec_requests_total HTTP requests answered, by method, route template and status.",
-            "# TYPE reelrec_requests_total counter",
-        ]
-        for (method, route, status), n in sorted(self.requests.items()):
-            lines.append(f"reelrec_requests_total{_labels(method=method, route=route, status=str(status))} {n}")
-        lines += [
-            "# HELP reelrec_request_duration_seconds Time from request start to the last response byte.",
-            "# TYPE reelrec_request_duration_seconds histogram",
-        ]
-        for (method, route), counts in sorted(self.hist.items()):
-            cumulative = 0
-            for bound, n in zip((*self.buckets, float("inf")), counts, strict=True):
-                cumulative += n
-                le = "+Inf" if bound == float("inf") else _number(bound)
-                labels = _labels(method=method, route=route, le=le)
-                lines.append(f"reelrec_request_duration_seconds_bucket{labels} {cumulative}")
-            base = _labels(method=method, route=route)
-            lines.append(f"reelrec_request_duration_seconds_sum{base} {self.hist_sum[(method, route)]!r}")
-            lines.append(f"reelrec_request_duration_seconds_count{base} {cumulative}")
-        lines += [
-            "# HELP reelrec_reloads_total Artifact reload attempts, by outcome.",
-            "# TYPE reelrec_reloads_total counter",
-        ]
-        for outcome in sorted({"ok", "failed", *self.reloads}):
-            lines.append(f"reelrec_reloads_total{_labels(outcome=outcome)} {self.reloads[outcome]}")
-        lines += [
-            "# HELP reelrec_process_start_time_seconds Unix time at which this worker started.",
-            "# TYPE reelrec_process_start_time_seconds gauge",
-            f"reelrec_process_start_time_seconds{_labels(pid=pid)} {_number(self.started)}",
-        ]
+        """All metrics as Prometheus text (of every worker, in multiprocess mode)."""
         if state is not None:
-            info = _labels(model=state.model_name, artifact_id=state.artifact_id, retrieval=state.retrieval, pid=pid)
-            lines += [
-                "# HELP reelrec_model_info The artifact this worker serves (value is always 1).",
-                "# TYPE reelrec_model_info gauge",
-                f"reelrec_model_info{info} 1",
-                "# HELP reelrec_model_items Items in the served catalogue.",
-                "# TYPE reelrec_model_items gauge",
-                f"reelrec_model_items {len(state.items)}",
-                "# HELP reelrec_model_users Users known to the served model.",
-                "# TYPE reelrec_model_users gauge",
-                f"reelrec_model_users {len(state.users)}",
-            ]
-        return "\n".join(lines) + "\n"
+            self.model_info.clear()  # a reload replaces the served artifact's series
+            self.model_info.labels(state.model_name, state.artifact_id, state.retrieval, *self._pid).set(1)
+            self.model_items.set(len(state.items))
+            self.model_users.set(len(state.users))
+        registry = self.registry
+        if self.shared:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry).decode()
+
+    def close(self) -> None:
+        """Drop this worker's live gauges from the shared directory (multiprocess mode) as it exits."""
+        if self.shared:
+            multiprocess.mark_process_dead(os.getpid())

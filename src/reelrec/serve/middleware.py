@@ -72,9 +72,13 @@ class ServiceMiddleware:
 
             await self.app(scope, receive_limited, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe(scope["method"], template, status, time.perf_counter() - start)
+            self.metrics.observe(scope["method"], route_label(scope), status, time.perf_counter() - start)
+
+
+def route_label(scope: Scope) -> str:
+    """The ``route`` label of a request: its route template, so that ids never become label values."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from reelrec._extras import require_extra
 from reelrec.models._topk import batch_size_for, mask_lists, topk
 
 RetrievalKind = Literal["exact", "ann"]
@@ -169,6 +170,7 @@ class FaissRetriever(Retriever):
         niter: int = 10,
         seed: int = 0,
     ) -> None:
+        require_extra("ann", "approximate retrieval (retrieval='ann')")
         import faiss
 
         super().__init__(items)

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from reelrec.artifacts import Artifact, load_artifact
 from reelrec.data._vocab import IdMap
 from reelrec.models._base import Recommender
+from reelrec.models._registry import model_class
 from reelrec.serve.retrieval import Retriever, build_retriever, unit_rows
 from reelrec.serve.settings import ServeSettings
 
@@ -219,7 +220,7 @@ def build_state(art: Artifact, settings: ServeSettings, started: float | None = 
 def load_state(path: Path, settings: ServeSettings) -> ServingState:
     """Load and verify the artifact at ``path``, then :func:`build_state`; raises ``ArtifactError``."""
     start = time.perf_counter()
-    return build_state(load_artifact(path), settings, started=start)
+    return build_state(load_artifact(path, model_class), settings, started=start)
 
 
 class ModelHolder:

@@ -4,10 +4,10 @@ Stability: provisional. ``resolve_device`` and the checkpoint layout are stable;
 ``TrainTask`` protocol may grow.
 """
 
+from reelrec._progress import TrainProgress, progress_enabled
 from reelrec.training._checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from reelrec.training._device import adam, autocast, resolve_device, to_device
 from reelrec.training._loop import LoopOptions, TrainResult, TrainTask, run_training
-from reelrec.training._progress import TrainProgress, progress_enabled
 
 __all__ = [
     "LoopOptions",

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reelrec.scale._dist import all_reduce_mean, all_reduce_sum, any_rank, barrier
+from reelrec._progress import TrainProgress, progress_enabled
 from reelrec.training._checkpoint import (
     flatten_optimizer,
     latest_checkpoint,
@@ -23,7 +23,7 @@ from reelrec.training._checkpoint import (
 )
 from reelrec.training._device import autocast, deterministic
 from reelrec.training._parallel import data_parallel
-from reelrec.training._progress import TrainProgress, progress_enabled
+from reelrec.training.distributed import all_reduce_mean, all_reduce_sum, any_rank, barrier
 
 
 class TrainTask(Protocol):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from reelrec.scale._dist import DistInfo, current
+from reelrec.training._device import to_device
+from reelrec.training.distributed import DistInfo, current
 
 Step = Callable[[Any], tuple[torch.Tensor, int]]
 Joined = Callable[[], contextlib.AbstractContextManager]
@@ -82,3 +85,22 @@ def rank_slice(order: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, int]
     if not info.distributed:
         return order, batch_size
     return order[info.rank :: info.world_size], max(1, -(-batch_size // info.world_size))
+
+
+def batch_count(n_rows: int, batch_size: int) -> int:
+    """Batches per epoch of :func:`shuffled_batches` on this rank (for progress bars)."""
+    rows, batch = rank_share(n_rows, batch_size)
+    return math.ceil(rows / batch)
+
+
+def shuffled_batches(
+    n_rows: int, batch_size: int, rng: np.random.Generator, device: torch.device
+) -> Iterator[torch.Tensor]:
+    """An epoch's row indices in ``rng``'s random order, in batches on ``device``.
+
+    In a distributed run each rank takes every world-th row of the same order, and a share of the batch.
+    """
+    perm = torch.from_numpy(rng.permutation(n_rows).astype(np.int64))
+    perm, batch = rank_slice(perm, batch_size)
+    for lo in range(0, len(perm), batch):
+        yield to_device(perm[lo : lo + batch], device)
