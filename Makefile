@@ -3,14 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench report clean
+.PHONY: setup demo test lint typecheck smoke bench report clean
 
-$(BIN)/reelrec: pyproject.toml
+$(BIN)/reelrec: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
-	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[dev]"
+	# torch first, at the CPU build pinned in constraints.txt: an unpinned torch pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet -c constraints.txt torch
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(BIN)/reelrec
 
 setup: $(BIN)/reelrec
@@ -24,6 +24,13 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
+typecheck: setup
+	$(BIN)/mypy
+
+# Build the wheel, install it (not editable) into a fresh venv, run the demo and the service from it.
+smoke: setup
+	PYTHON=$(BIN)/python bash .ci/smoke.sh
+
 bench: setup
 	$(BIN)/python benchmarks/load.py
 
@@ -34,4 +41,4 @@ report: setup
 	$(BIN)/reelrec report runs/bench --out runs/report.html
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info

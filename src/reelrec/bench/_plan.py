@@ -105,7 +105,7 @@ def make_split(
 
     if protocol == "kuairec":
         return kuairec_split(dataset, cold_user_fraction=cold_user_fraction, seed=seed)
-    mode = "temporal" if protocol == "temporal" else "random"
+    mode: Literal["random", "temporal"] = "temporal" if protocol == "temporal" else "random"
     return holdout_split(
         dataset,
         test_fraction=test_fraction,

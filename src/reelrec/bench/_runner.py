@@ -196,10 +196,13 @@ def run_bench(
             train_shares.append(share)
             for entry in entries:
                 step = f"seed {seed} ({si + 1}/{len(seed_list)}) · {entry.label}"
+
+                def describe(text: str, step: str = step) -> None:
+                    bar.describe(f"{step} · {text}")
+
                 try:
                     run, users, preds, hist, method = _run_one(
-                        entry, split, seed, ks_t, threshold, max_prediction_rows, top,
-                        describe=lambda text, step=step: bar.describe(f"{step} · {text}"),
+                        entry, split, seed, ks_t, threshold, max_prediction_rows, top, describe=describe
                     )
                 except Exception as exc:  # one broken model must not sink the whole benchmark
                     message = f"{type(exc).__name__}: {exc}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from reelrec.cli import _bench, _data, _models, _serve, _synth
 from reelrec.cli._common import err_console
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except (ReelrecError, FileNotFoundError, KeyError, ValueError, TypeError, PermissionError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as exc:
         # Usage errors from typer's command-line parser carry their own message and exit code.

@@ -59,6 +59,9 @@ def serve(
     if not artifact.resolve().is_relative_to(root):
         raise ValueError(f"{artifact} is not under --artifact-root {artifact_root}")
 
+    from reelrec._extras import require_extra
+
+    require_extra("serve", "reelrec serve")
     import uvicorn
 
     from reelrec.artifacts import read_manifest

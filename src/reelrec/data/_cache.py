@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -24,7 +24,7 @@ from reelrec.data._warn import warn_data
 CACHE_VERSION = 1
 #: Entries kept per data folder (one per distinct set of load options), most recently used first.
 MAX_ENTRIES = 4
-_COMPRESSION = "lz4"
+_COMPRESSION: Final = "lz4"
 
 
 def resolve_cache_dir(source: DataSource, cache_dir: str | Path | None) -> Path:

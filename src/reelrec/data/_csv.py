@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -111,7 +111,7 @@ def read_table(
             )
         present = [c for c in columns if c.name in found]
         dtypes: dict[str, pl.DataType] = {c.name: c.dtype for c in present}
-        read_cols = [c.name for c in present]
+        read_cols: list[Any] = [c.name for c in present]  # names, or positions without a header
         if rest != "drop":
             others = [f for f in found if f not in dtypes]
             read_cols += others
@@ -130,7 +130,7 @@ def read_table(
         read_cols = list(range(len(columns)))
         new_columns = names
 
-    options = {
+    options: dict[str, Any] = {
         "separator": separator,
         "has_header": header,
         "new_columns": new_columns,

@@ -227,7 +227,7 @@ class Dataset:
 
     def with_interactions(self, interactions: Interactions, **changes: Any) -> Dataset:
         """A shallow copy with another training pool (vocabularies and features shared)."""
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "users": self.users,
             "items": self.items,
             "interactions": interactions,

@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 from reelrec.errors import ReelrecError
 
@@ -107,8 +108,8 @@ def download_dataset(
     if retries < 1:
         raise ValueError(f"retries={retries}, must be >= 1")
     spec = DATASETS[name]
-    want_md5 = spec.md5 if md5 is _UNSET else md5
-    want_size = spec.size if size is _UNSET else size
+    want_md5 = cast("str | None", spec.md5 if md5 is _UNSET else md5)
+    want_size = cast("int | None", spec.size if size is _UNSET else size)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / spec.filename

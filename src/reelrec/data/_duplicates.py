@@ -69,7 +69,7 @@ def exact_duplicates(user: NDArray, timestamp: NDArray[np.float64], values: list
     isolated[:-1] &= ~chained
     pair = links[isolated]
     later, earlier = pair + 1, pair
-    if any_untimed:
+    if timed is not None:
         later, earlier = timed[later], timed[earlier]
     equal = np.ones(len(pair), dtype=bool)
     for v in values:
@@ -81,7 +81,7 @@ def exact_duplicates(user: NDArray, timestamp: NDArray[np.float64], values: list
     in_long_run[chain] = True
     in_long_run[chain + 1] = True
     long_runs = np.flatnonzero(in_long_run)
-    if any_untimed:
+    if timed is not None:
         long_runs = timed[long_runs]
     rest = np.sort(np.concatenate([long_runs, np.flatnonzero(untimed)]))
     if len(rest) > 1:

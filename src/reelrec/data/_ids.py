@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
@@ -12,7 +14,7 @@ from reelrec.data._vocab import IdMap
 _DENSE_LIMIT = 1 << 25
 
 
-def union_ids(*columns: pl.Series) -> IdMap:
+def union_ids(*columns: pl.Series | None) -> IdMap:
     """An :class:`IdMap` over every distinct id in ``columns``, indices sorted by raw id.
 
     Integer ids use a presence bitmap when they are small and non-negative (KuaiRec: 0..10727),
@@ -27,8 +29,8 @@ def union_ids(*columns: pl.Series) -> IdMap:
     if not all(p.dtype.is_integer() for p in parts):
         kinds = sorted({str(p.dtype) for p in parts})
         raise TypeError(f"ids must all be integers or all strings, got {kinds}")
-    lo = min(int(p.min()) for p in parts)
-    hi = max(int(p.max()) for p in parts)
+    lo = min(int(cast(int, p.min())) for p in parts)
+    hi = max(int(cast(int, p.max())) for p in parts)
     if lo >= 0 and hi < _DENSE_LIMIT:
         seen = np.zeros(hi + 1, dtype=bool)
         for p in parts:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -287,9 +288,9 @@ def _read_log(source: DataSource, name: str) -> _Log:
         if len(dates):
             # Checking the extremes is enough to catch a shifted or garbled column without parsing every row.
             for value in (dates.min(), dates.max()):
-                if not _is_yyyymmdd(value):
+                if not _is_yyyymmdd(cast(float, value)):
                     table.require("date", frame["date"] != value, "a date as yyyymmdd or empty")
-            last_date = int(dates.max())
+            last_date = int(cast(float, dates.max()))
     return _Log(
         where=table.where,
         user=frame["user_id"],
@@ -305,6 +306,7 @@ def _to_interactions(
     log: _Log, users: IdMap, items: IdMap, policy: str, clip: float | None
 ) -> tuple[Interactions, dict]:
     user, item = log.user_index, log.item_index
+    assert user is not None and item is not None  # set by _Log.index in _index_ids
     # play_duration is not compared: with video_duration and the full-precision watch_ratio
     # (their quotient) equal, it is equal too.
     exact = _duplicates.exact_duplicates(user, log.timestamp, [item, log.watch_ratio, log.duration])
@@ -432,11 +434,12 @@ def _last_local_date(timestamp: NDArray[np.float64]) -> int | None:
     return int(dt.datetime.fromtimestamp(float(finite.max()), _BEIJING).strftime("%Y%m%d"))
 
 
-def _warn_unmatched(ids: IdMap, logs: list[NDArray[np.int32]], table: Table, column: str, entity: str) -> None:
+def _warn_unmatched(ids: IdMap, logs: list[NDArray[np.int32] | None], table: Table, column: str, entity: str) -> None:
     """Feature rows for ids that never occur in an interaction are kept (cold-start entities) but reported."""
     seen = np.zeros(len(ids), dtype=bool)
     for log in logs:
-        seen[log] = True
+        if log is not None:  # None: an unindexed log (never: _index_ids indexes both first)
+            seen[log] = True
     rows = lookup(ids, table.frame[column].unique())
     unmatched = rows[~seen[rows]]
     if len(unmatched):

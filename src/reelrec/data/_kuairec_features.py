@@ -174,7 +174,7 @@ def aggregate_daily(
         *[pl.col(c).drop_nulls().last() for c in static],
         *[pl.col(c).fill_nan(None).mean().cast(pl.Float32).alias(f"mean_{c}") for c in counters],
     )
-    info = {
+    info: dict[str, object] = {
         "daily_until": int(until.strftime("%Y%m%d")),
         "daily_from": int(first.strftime("%Y%m%d")) if first else None,
         "daily_rows_used": kept.height,

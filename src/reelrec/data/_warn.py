@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from types import FrameType
 
 from reelrec.errors import DataWarning
 
@@ -11,7 +12,7 @@ from reelrec.errors import DataWarning
 def warn_data(message: str) -> None:
     """Emit ``DataWarning(message)`` attributed to the first frame outside ``reelrec.data``."""
     level = 2
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("reelrec.data"):
         frame = frame.f_back
         level += 1

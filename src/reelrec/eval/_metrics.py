@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -168,7 +169,7 @@ class Relevance:
 
 
 #: What the metric functions accept as relevance: any scipy sparse matrix, or a prepared :class:`Relevance`.
-RelevanceLike = sp.spmatrix | sp.sparray | Relevance
+RelevanceLike: TypeAlias = sp.spmatrix | sp.sparray | Relevance
 
 
 def _top_gains(rel: sp.csr_matrix, lengths: NDArray[np.int64], k: int) -> NDArray[np.float64]:

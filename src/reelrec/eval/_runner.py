@@ -232,6 +232,7 @@ def _recommend(
             # Seen items are always excluded; for the kuairec block they are disjoint anyway.
             items, _ = model.recommend_indices(users, kmax, exclude_seen=True, candidates=targets.catalogue)
         else:
+            assert features is not None  # checked above: cold users need user features
             items, _ = model.recommend_cold(features.take(users), kmax, candidates=targets.catalogue)
         seconds += time.perf_counter() - start
         recs[lo:hi] = items

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 KeyType = Literal["int", "float", "str", "bool", "null"]
 KEY_TYPES: tuple[str, ...] = ("int", "float", "str", "bool", "null")
@@ -19,7 +22,7 @@ _POLARS_TYPE: dict[str, pl.DataType] = {
 }
 
 
-def key_type_of(dtype: pl.DataType) -> KeyType | None:
+def key_type_of(dtype: PolarsDataType) -> KeyType | None:
     """The key type that holds values of a polars dtype exactly, or ``None`` if none does."""
     if dtype.is_integer():
         return "int"
@@ -34,7 +37,7 @@ def key_type_of(dtype: pl.DataType) -> KeyType | None:
     return None
 
 
-def key_expr(expr: pl.Expr, have: pl.DataType, key_type: KeyType, column: str) -> pl.Expr:
+def key_expr(expr: pl.Expr, have: PolarsDataType, key_type: KeyType, column: str) -> pl.Expr:
     """``expr`` (values of polars dtype ``have``) cast to the canonical key dtype of ``key_type``.
 
     Missing values (null, NaN, inf) become null. Raises ``TypeError`` naming the column when values of

@@ -192,11 +192,11 @@ class FeaturePipeline:
         for c in names:
             if roles[c] == "numeric":
                 continue
-            values = _flat_values(frame[c]) if roles[c] == "multi" else frame[c]
-            key_type = key_type_of(values.dtype)
+            series = _flat_values(frame[c]) if roles[c] == "multi" else frame[c]
+            key_type = key_type_of(series.dtype)
             if key_type is None:  # pragma: no cover - _check_dtypes rejects these first
-                raise TypeError(f"feature column {c!r} has unsupported dtype {values.dtype}")
-            keys = values.to_frame().select(key_expr(pl.first(), values.dtype, key_type, c)).to_series()
+                raise TypeError(f"feature column {c!r} has unsupported dtype {series.dtype}")
+            keys = series.to_frame().select(key_expr(pl.first(), series.dtype, key_type, c)).to_series()
             vocab = CategoryVocab.fit(keys, key_type, self.min_count, self.max_categories)
             learned[c] = _Column(c, table.kinds[c], roles[c], vocab=vocab)
 

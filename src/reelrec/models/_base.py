@@ -181,7 +181,7 @@ class Recommender(ABC):
         for lo in range(0, n, step):
             hi = min(n, lo + step)
             scores = np.array(score_fn(rows[lo:hi]), dtype=np.float32, copy=True)
-            np.nan_to_num(scores, copy=False, nan=MASKED)
+            np.nan_to_num(scores, copy=False, nan=float(MASKED))
             if exclude_seen and seen_rows is not None:
                 mask_seen(scores, self.seen_, seen_rows[lo:hi])
             if exclude is not None:

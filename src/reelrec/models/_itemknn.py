@@ -61,8 +61,8 @@ class ItemKNN(Recommender):
             with np.errstate(invalid="ignore", divide="ignore"):
                 sim = np.where(denom > 0, co / denom, 0.0).astype(np.float32)
             sim[targets, np.arange(len(targets))] = 0.0  # an item is not its own neighbour
-            val, idx = torch.topk(torch.from_numpy(np.ascontiguousarray(sim.T)), keep, dim=1)
-            val, idx = val.numpy(), idx.numpy()
+            top = torch.topk(torch.from_numpy(np.ascontiguousarray(sim.T)), keep, dim=1)
+            val, idx = top.values.numpy(), top.indices.numpy()
             pos = val > 0
             rows.append(idx[pos].astype(np.int32))
             cols.append(np.broadcast_to(targets[:, None], idx.shape)[pos])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,7 +100,7 @@ class TwoTowerTask:
     def n_batches(self, epoch: int) -> int:
         return batch_count(self.n_train, self.opt.batch_size)
 
-    def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
+    def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[Any]:
         return shuffled_batches(self.n_train, self.opt.batch_size, rng, self.device)
 
     # ------------------------------------------------------------------ step
@@ -163,7 +164,7 @@ class TwoTowerTask:
         if self.opt.retrieval_weight > 0:
             r_user = self.net.retrieval_user(user_vec)
             r_item, bias = self.net.retrieval_item(item_vec)
-            seen = None
+            seen: tuple[torch.Tensor, torch.Tensor] | torch.Tensor | None = None
             if self.opt.mask_seen:
                 if self.opt.negatives != "full":
                     seen = (row_user, row_pos)

@@ -31,6 +31,8 @@ class FeatureEncoder(nn.Module):
     lookup however many columns there are; code 0 of every column is its missing/unknown row.
     """
 
+    cat_offsets: torch.Tensor  # a buffer, registered in __init__
+
     def __init__(self, shape: SideShape, cat_dim: int, multi_dim: int, id_dim: int) -> None:
         super().__init__()
         self.shape = shape

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import torch
@@ -285,8 +285,8 @@ class SeedTwoTower(Recommender):
             "item_pipeline": None if self.item_pipe_ is None else self.item_pipe_.to_json(),
             "user_stats": self.user_stats_,
             "item_stats": self.item_stats_,
-            "n_user_inputs": int(self.net_.user_mlp[0].in_features),
-            "n_item_inputs": int(self.net_.item_mlp[0].in_features),
+            "n_user_inputs": cast(nn.Linear, self.net_.user_mlp[0]).in_features,
+            "n_item_inputs": cast(nn.Linear, self.net_.item_mlp[0]).in_features,
             "history": self.history_,
         }
         return tensors, extra

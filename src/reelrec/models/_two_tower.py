@@ -109,6 +109,8 @@ class TwoTower(Recommender):
     """
 
     name: ClassVar[str] = "two-tower"
+    user_factors_: NDArray[np.float32]
+    item_factors_: NDArray[np.float32]
     regresses: ClassVar[bool] = True
     supports_cold_start: ClassVar[bool] = True
 
@@ -309,6 +311,7 @@ class TwoTower(Recommender):
         schedule = [h["lr"] for h in result.history[: result.best_epoch]]
         sub = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / "refit")
         epochs = result.best_epoch
+        assert epochs is not None  # the caller refits only after a run that recorded its best epoch
         refit = self._train(task, device, epochs, dataset, description="refit", schedule=schedule, checkpoints=sub)
         self.refit_history_ = refit.history
         return task
@@ -396,7 +399,7 @@ class TwoTower(Recommender):
         return run_training(task, optimizer, device, options, fingerprint)
 
     def _choose_residual(
-        self, train: Pairs, train_z: NDArray[np.float32], val: Pairs | None, val_z: NDArray[np.float32] | None
+        self, train: Pairs, train_z: NDArray[np.floating], val: Pairs | None, val_z: NDArray[np.floating] | None
     ) -> None:
         """``residual="auto"``: the ALS penalty with the lowest held-out MSE (or none), then fit it on ``train``."""
         self.residual_scores_: dict[str, float] = {}
@@ -426,7 +429,7 @@ class TwoTower(Recommender):
         z = (uf[:, d : d + r] * itf[:, d : d + r]).sum(1) + uf[:, d + r] + itf[:, d + r]
         return (z + np.float32(self.net_.offset.item())).astype(np.float32)
 
-    def _fit_residual(self, pairs: Pairs, z: NDArray[np.float32]) -> None:
+    def _fit_residual(self, pairs: Pairs, z: NDArray[np.floating]) -> None:
         """Add the ALS factors of ``z - tower`` to the exported vectors (when a penalty was chosen)."""
         if self.residual_lambda_ is None:
             return
@@ -539,8 +542,8 @@ class TwoTower(Recommender):
         return int(min(65536, max(1024, 2 ** math.floor(math.log2(max(n, 1) / 16)))))
 
     def _transform(self, label: NDArray[np.float32]) -> NDArray[np.float64]:
-        label = label.astype(np.float64)
-        return np.log1p(np.maximum(label, 0.0)) if self.target_ == "log1p" else label
+        wide = label.astype(np.float64)
+        return np.log1p(np.maximum(wide, 0.0)) if self.target_ == "log1p" else wide
 
     def _inverse(self, z: NDArray[np.float32]) -> NDArray[np.float32]:
         lo, hi = self.target_range_

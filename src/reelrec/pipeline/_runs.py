@@ -185,6 +185,8 @@ def evaluate_artifact(
     dataset = load_dataset(data, **art.config.get("load_options", {}))
     data_cfg.protocol = resolve_protocol(dataset, protocol)  # type: ignore[assignment]
     the_split = make_split(dataset, data_cfg)
+    if the_split is None:
+        raise ValueError("protocol 'none' has no split to evaluate on; choose auto, kuairec, holdout or temporal")
     model = art.model
     reuse = (
         config is not None

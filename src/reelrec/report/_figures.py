@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 # Colour-blind-safe palette (Okabe & Ito, 2008); models keep their colour across every plot.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
-_STYLE: dict[str, Any] = {
+_STYLE: dict[Any, Any] = {  # rc_context types its keys as a Literal of every rc name
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.spines.top": False,

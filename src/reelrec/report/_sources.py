@@ -75,7 +75,7 @@ def _from_artifact(path: Path, data: str | Path | None, ks: tuple[int, ...], thr
     label = model.name
     recorded = art.metrics if isinstance(art.metrics, dict) else {}
     history_list = recorded.get("history") if isinstance(recorded.get("history"), list) else []
-    own = recorded.get("metrics") if isinstance(recorded.get("metrics"), dict) else recorded
+    own: dict[str, Any] = mine if isinstance(mine := recorded.get("metrics"), dict) else recorded
     others = _recorded_metrics(recorded)
     others.pop(label, None)
     data_cfg = art.config.get("data", {}) if isinstance(art.config.get("data"), dict) else {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,7 +89,7 @@ def fit_store(model: TwoTower, dataset: Dataset, store: ShardStore, *, mix: int 
     result = model._train(first, device, model.epochs, dataset)
     model.history_ = result.history
     model.best_epoch_ = result.best_epoch
-    model.refit_history_: list[dict[str, Any]] = []
+    model.refit_history_ = []
     model.residual_lambda_, model.residual_scores_ = None, {}
     # Held-out choices, made with vectors whose histories hold the training pairs only.
     model._export(first, dataset.n_users)

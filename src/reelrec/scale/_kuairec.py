@@ -186,8 +186,8 @@ def _scan(big: LogSource, batch_rows: int) -> _BigSummary:
         durations.append(dur[first] if dur is not None else np.full(len(vids), np.nan))
         date = raw.extra.get("date")
         if date is not None and np.isfinite(date).any():
-            d = int(np.nanmax(date))
-            last_date = d if last_date is None else max(last_date, d)
+            day = int(np.nanmax(date))
+            last_date = day if last_date is None else max(last_date, day)
         if raw.time is not None and np.isfinite(raw.time).any():
             last_time = max(last_time, float(np.nanmax(raw.time)))
         if len(users) > 32:

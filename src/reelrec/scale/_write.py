@@ -131,7 +131,7 @@ class StoreWriter:
         self._close()
         try:
             counts = np.zeros(self.n_users, np.int64)
-            outs = {name: open(self.tmp / f"{name}.bin", "wb") for name in COLUMNS}  # noqa: SIM115
+            outs: dict[str, BinaryIO] = {name: open(self.tmp / f"{name}.bin", "wb") for name in COLUMNS}  # noqa: SIM115
             try:
                 for b in range(len(self.bounds) - 1):
                     path = self.tmp / f"bucket-{b:04d}.rows"
@@ -195,7 +195,7 @@ class StoreWriter:
                 piece = np.searchsorted(edges, chunk["user"], side="right") - 1
                 order = np.argsort(piece, kind="stable")
                 bounds = np.searchsorted(piece[order], np.arange(len(files) + 1))
-                for p in np.flatnonzero(np.diff(bounds)):
+                for p in np.flatnonzero(np.diff(bounds)).tolist():
                     chunk[order[bounds[p] : bounds[p + 1]]].tofile(files[p])
         finally:
             for fh in files:

@@ -108,7 +108,8 @@ def create_app(settings: ServeSettings, state: ServingState | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    # Starlette types handlers as taking any Exception; it calls this one only with RequestValidationError.
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
     for module in (health, users, recommendations, predictions, items, admin, prometheus, page):
         app.include_router(module.router)

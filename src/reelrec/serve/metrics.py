@@ -87,14 +87,21 @@ class Metrics:
         self.model_users = Gauge(
             "reelrec_model_users", "Users known to the served model.", registry=reg, multiprocess_mode="livemostrecent"
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._pid = () if self.shared else (str(os.getpid()),)
         self.started = time.time()
         (self.start_time.labels(*self._pid) if self._pid else self.start_time).set(self.started)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request and its latency."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.duration.labels(method, route).observe(seconds)
+        series = self._series.get((method, route, status))
+        if series is None:  # looking children up by label costs more than the update itself: once per series
+            series = self._series[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)),
+                self.duration.labels(method, route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def reload(self, outcome: str) -> None:
         """Count one reload attempt by outcome (``ok`` or ``failed``)."""

@@ -34,7 +34,7 @@ def _users_of(rng: np.random.Generator, cnt: NDArray[np.int64], repeat_share: fl
     return cnt - rng.binomial(cnt, repeat_share)
 
 
-def _tail_above(x: NDArray, m: NDArray) -> NDArray[np.float64]:
+def _tail_above(x: NDArray | float, m: NDArray) -> NDArray[np.float64]:
     """P(X >= x) for a log-logistic X with log-median ``m`` and shape :data:`_SHAPE`."""
     return 1.0 / (1.0 + np.exp((np.log(x) - m) / _SHAPE))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -57,8 +58,7 @@ def _observe(
     rng: np.random.Generator, expected: NDArray, duration: NDArray[np.int64], noise: NoiseModel
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Observed play time (ms) and watch ratio, ``play / duration`` exactly as KuaiRec computes it."""
-    play = np.round(expected * noise.sample(rng, len(expected)) * duration)
-    play = np.minimum(play, MAX_PLAY_MS).astype(np.int64)
+    play = np.minimum(np.round(expected * noise.sample(rng, len(expected)) * duration), MAX_PLAY_MS).astype(np.int64)
     return play, play / duration
 
 
@@ -155,9 +155,8 @@ def big_chunk(
     day = world.big_days.draw(rng, users[row], v.start[video], v.end[video])
     ts_ms, date = event_times(rng, day)
     order = np.lexsort((ts_ms, row))
-    row, video, duration, play, ratio, ts_ms, date = (
-        a[order] for a in (row, video, duration, play, ratio, ts_ms, date)
-    )
+    cols: list[Any] = [a[order] for a in (row, video, duration, play, ratio, ts_ms, date)]
+    row, video, duration, play, ratio, ts_ms, date = cols
 
     # Exact duplicates: the same event logged twice (its `date` label re-derived, so a few differ).
     starts, counts = _segments(row, b)
@@ -186,7 +185,7 @@ def small_chunk(
     # Blocked cells per user: KuaiRec has 0..32 (mean 12.6, std 7.0) of 3,327; a gamma-Poisson mixture.
     mean_blocked = BLOCKED_SHARE * n
     n_blocked = np.minimum(rng.poisson(rng.gamma(4.4, mean_blocked / 4.4, b)), n - 1)
-    keys = -log_e + rng.gumbel(size=log_e.shape).astype(np.float32)
+    keys = -log_e + np.asarray(rng.gumbel(size=log_e.shape), dtype=np.float32)
     rank = np.argsort(np.argsort(-keys, axis=1), axis=1)
     row, col = np.nonzero(rank >= n_blocked[:, None])
     expected = np.exp(log_e[row, col])
@@ -200,9 +199,8 @@ def small_chunk(
     ts_ms, date = event_times(rng, day)
     timed = rng.random(len(row)) >= UNTIMED_SHARE
     order = np.lexsort((ts_ms, ~timed, row))
-    row, video, expected, duration, play, ratio, ts_ms, date, timed = (
-        a[order] for a in (row, video, expected, duration, play, ratio, ts_ms, date, timed)
-    )
+    cols: list[Any] = [a[order] for a in (row, video, expected, duration, play, ratio, ts_ms, date, timed)]
+    row, video, expected, duration, play, ratio, ts_ms, date, timed = cols
     user_ids = users[row]
     matrix = _frame(user_ids, video, play, duration, ts_ms, date, ratio, timed=timed)
     truth = pl.DataFrame(

@@ -68,7 +68,8 @@ def _write_big_parquet(folder: Path, frames: Iterator[pl.DataFrame]) -> int:
     tmp = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    n, pending, shard = 0, [], 0
+    n, shard = 0, 0
+    pending: list[pl.DataFrame] = []
 
     def flush() -> None:
         nonlocal pending, shard

@@ -29,7 +29,10 @@ from reelrec.training.distributed import all_reduce_mean, all_reduce_sum, any_ra
 class TrainTask(Protocol):
     """What a model hands the loop: its module, batches, a loss per batch and a validation pass."""
 
-    module: nn.Module
+    @property
+    def module(self) -> nn.Module:
+        """The network trained (read-only here, so a task may hold any ``nn.Module`` subclass)."""
+        ...
 
     def n_batches(self, epoch: int) -> int:
         """Batches in ``epoch`` (for the progress bar)."""
@@ -234,8 +237,8 @@ def run_training(
             bar.end_epoch(_summary(log, options, best_value, result.best_epoch))
             if options.checkpoint_dir is not None:
                 if dist.is_main:
-                    state = (best_value, bad_epochs, best_state, stop)
-                    _save(options, epoch, module, optimizer, result, *state, fingerprint)
+                    progress = (best_value, bad_epochs, best_state, stop)
+                    _save(options, epoch, module, optimizer, result, *progress, fingerprint)
                 barrier()  # rank 0's checkpoint is complete before any rank moves on (or stops)
             if stop is not None:
                 result.stopped = stop

@@ -51,7 +51,7 @@ def data_parallel(task: Any, device: torch.device) -> tuple[Step, Joined, DistIn
     if device.type == "cuda":
         device_ids = [device.index if device.index is not None else torch.cuda.current_device()]
     # Buffers are constants here (category offsets), identical on every rank: no per-step broadcast.
-    no_buffer_sync = (
+    no_buffer_sync: dict[str, Any] = (
         {"forward_sync_buffers": False}
         if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
         else {"broadcast_buffers": False}
