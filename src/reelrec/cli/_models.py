@@ -10,8 +10,9 @@ import numpy as np
 import polars as pl
 import typer
 
-from reelrec.cli._common import console, print_json
-from reelrec.cli._io import read_id_column, read_pairs, write_table
+from reelrec.cli._common import console, err_console, print_json
+from reelrec.cli._io import is_int, read_id_column, read_pairs, write_table
+from reelrec.data._vocab import IdMap
 
 
 def register(app: typer.Typer) -> None:
@@ -75,16 +76,27 @@ def recommend(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `reelrec train`.")],
     user: Annotated[str | None, typer.Option("--user", help="One user id.")] = None,
     users_file: Annotated[
-        Path | None, typer.Option("--users-file", help="CSV with a user_id column, or one id per line.")
+        Path | None,
+        typer.Option("--users-file", help="CSV with a user_id column, or one id per line; - reads standard input."),
     ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=10_000, help="Items per user.")] = 10,
     candidates: Annotated[
-        Path | None, typer.Option("--candidates", help="Restrict ranking to these item ids (item_id column).")
+        Path | None,
+        typer.Option(
+            "--candidates",
+            help="Rank only these item ids: a CSV with an item_id column, or one id per line (- for standard "
+            "input). An empty list gives no rows.",
+        ),
     ] = None,
     include_seen: Annotated[bool, typer.Option("--include-seen", help="Keep items seen in training.")] = False,
+    skip_unknown: Annotated[
+        bool, typer.Option("--skip-unknown", help="Skip user ids the model does not know (counted on stderr).")
+    ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="CSV file (JSON when it ends in .json).")] = None,
 ) -> None:
     """Top-k videos per user as CSV ``user_id,item_id,rank,score`` in original ids.
+
+    An empty candidate list is not an error: the output is the header alone (an empty list in JSON).
 
     Example: reelrec recommend art/tt --user 42 --k 10
     """
@@ -95,10 +107,18 @@ def recommend(
     users = np.asarray([user]) if user is not None else read_id_column(users_file, "user_id")  # type: ignore[arg-type]
     art = load_artifact(artifact)
     model = art.model
-    user_idx = model.users_.index(users)
+    try:
+        user_idx = _user_indices(model.users_, users, skip_unknown)
+    except KeyError as exc:
+        if users_file is None:
+            raise
+        raise KeyError(f"--users-file {users_file}: {exc.args[0]} (--skip-unknown skips them)") from None
     cand = None
     if candidates is not None:
-        cand = model.items_.index(read_id_column(candidates, "item_id"))
+        try:
+            cand = model.items_.index(read_id_column(candidates, "item_id"))
+        except KeyError as exc:
+            raise KeyError(f"--candidates {candidates}: {exc.args[0]}") from None
     items, scores = model.recommend_indices(user_idx, k=k, exclude_seen=not include_seen, candidates=cand)
     rows_user, rows_rank = np.nonzero(items >= 0)
     frame = pl.DataFrame(
@@ -112,10 +132,29 @@ def recommend(
     write_table(frame, out)
 
 
+def _user_indices(users: IdMap, raw: np.ndarray, skip_unknown: bool) -> np.ndarray:
+    """Indices of the requested users; unknown ids fail the run unless skipped (then counted on stderr)."""
+    if not skip_unknown:
+        return users.index(raw)
+    valid = np.asarray([is_int(v) for v in raw.tolist()], bool) if users.is_integer else np.ones(len(raw), bool)
+    idx = np.full(len(raw), -1, np.int32)
+    if valid.any():
+        idx[valid] = users.index(raw[valid], missing="negative")
+    unknown = raw[idx < 0]
+    if len(unknown):
+        shown = ", ".join(str(u) for u in unknown[:5].tolist())
+        err_console.print(
+            f"skipped {len(unknown)} of {len(raw)} user ids not in the model (e.g. {shown})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return idx[idx >= 0]
+
+
 # -------------------------------------------------------------------------------------------- predict
 def predict(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `reelrec train`.")],
-    pairs: Annotated[Path, typer.Option("--pairs", help="CSV with user_id,item_id columns.")],
+    pairs: Annotated[Path, typer.Option("--pairs", help="CSV with user_id,item_id columns; - reads standard input.")],
     out: Annotated[Path | None, typer.Option("--out", help="CSV file (JSON when it ends in .json).")] = None,
 ) -> None:
     """Predicted label (watch ratio) for each ``user_id,item_id`` row; unknown ids give an empty value.
@@ -129,7 +168,9 @@ def predict(
     if not model.regresses:
         raise ValueError(f"model {model.name!r} ranks items but does not predict the label; use a regressing model")
     users, items = read_pairs(pairs)
-    preds = model.predict(model.users_.coerce(users), model.items_.coerce(items))
+    # Ids are written in the model's id type (integers for KuaiRec), as `recommend` writes them.
+    users, items = model.users_.coerce(users), model.items_.coerce(items)
+    preds = model.predict(users, items)
     frame = pl.DataFrame({"user_id": users, "item_id": items, "prediction": preds}).with_columns(
         pl.col("prediction").fill_nan(None)
     )
