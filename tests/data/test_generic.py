@@ -208,7 +208,8 @@ def test_duplicated_column_name_is_refused(tmp_path, name):
         write(tmp_path, "users.csv", "user_id,age,age\nu1,31,32\n")
     column = "label" if name == "interactions.csv" else "age"
     fields = "3, 4" if name == "interactions.csv" else "2, 3"
-    with pytest.raises(DataError, match=rf"{name}: column '{column}' appears 2 times in the header \(fields {fields}\)"):
+    expected = rf"{name}: column '{column}' appears 2 times in the header \(fields {fields}\)"
+    with pytest.raises(DataError, match=expected):
         load(tmp_path)
 
 
