@@ -57,9 +57,12 @@ def train(
     from reelrec.pipeline import train_run
 
     cli_overrides = list(overrides or [])
-    for key, value in (("model", model), ("seed", seed), ("device", device), ("data.protocol", protocol)):
-        if value is not None:
-            cli_overrides.append(f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}")
+    flags = (("model", model, "--model"), ("seed", seed, "--seed"), ("device", device, "--device"))
+    for key, value, flag in (*flags, ("data.protocol", protocol, "--protocol")):
+        if value is None:
+            continue
+        _refuse_shadowed(cli_overrides, key, flag)
+        cli_overrides.append(f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}")
     result = train_run(data, out, config_path=config, overrides=cli_overrides, quiet=quiet or as_json, stream=stream)
     if result.get("rank", 0) != 0:
         return  # one report per run: rank 0's
@@ -69,6 +72,15 @@ def train(
     if not quiet:
         _print_metrics(result.get("comparison") or {result["model"]: result.get("metrics", {})}, result["model"])
         console.print(f"artifact written to [bold]{result['artifact']}[/] ({result['fit_seconds']:.1f} s fit)")
+
+
+def _refuse_shadowed(overrides: list[str], key: str, flag: str) -> None:
+    """A ``--set`` under a key that a flag also sets would be replaced by the flag's value: refuse it."""
+    for text in overrides:
+        name = text.partition("=")[0].strip()
+        if name == key or name.startswith(key + "."):
+            hint = "; model parameters are set with --set params.<name>=value" if key == "model" else ""
+            raise ValueError(f"--set {text}: {flag} also sets {key!r}, and would silently replace it{hint}")
 
 
 # ------------------------------------------------------------------------------------------ recommend
