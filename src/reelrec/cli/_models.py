@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -265,7 +266,11 @@ _SHOWN = ("ndcg@10", "graded_ndcg@10", "precision@10", "recall@10", "map@10", "h
 
 
 def _print_metrics(comparison: dict[str, dict[str, Any]], chosen: str) -> None:
-    """One row per model, the chosen one marked, the best value per column in bold."""
+    """One row per model, the chosen one marked, the best value per column in bold.
+
+    Columns that do not fit the terminal go to a second table (the model column repeated) rather
+    than being cut to ``0.1…`` in a narrow terminal.
+    """
     from rich.table import Table
 
     if not comparison:
@@ -273,27 +278,42 @@ def _print_metrics(comparison: dict[str, dict[str, Any]], chosen: str) -> None:
     names = list(comparison)
     metric_names = [m for m in _SHOWN if any(m in comparison[n] for n in names)]
     extra_names = ("truth_graded_ndcg@10", "mae", "rmse", "fit_seconds")
-    extra = [m for m in extra_names if any(m in comparison[n] for n in names)]
-    table = Table(title="metrics (mean over scored users)")
-    table.add_column("model")
-    for m in metric_names + extra:
-        table.add_column(m, justify="right")
-    best: dict[str, float] = {}
-    for m in metric_names + extra:
-        values = [comparison[n][m] for n in names if comparison[n].get(m) is not None]
-        if values:
-            lower_better = m in ("mae", "rmse", "fit_seconds")
-            best[m] = min(values) if lower_better else max(values)
-    for n in names:
-        cells = []
-        for m in metric_names + extra:
-            v = comparison[n].get(m)
-            text = "" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}")
-            if v is not None and v == best.get(m) and len(names) > 1:
-                text = f"[bold green]{text}[/]"
-            cells.append(text)
-        table.add_row(f"[bold]{n}[/] *" if n == chosen else n, *cells)
-    console.print(table)
+    columns = metric_names + [m for m in extra_names if any(m in comparison[n] for n in names)]
+    cells: dict[str, list[str]] = {}
+    for m in columns:
+        values = [comparison[n].get(m) for n in names]
+        present = [v for v in values if v is not None]
+        best = (min(present) if m in ("mae", "rmse", "fit_seconds") else max(present)) if present else None
+        texts = ["" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}") for v in values]
+        cells[m] = [
+            f"[bold green]{t}[/]" if v is not None and v == best and len(names) > 1 else t
+            for t, v in zip(texts, values, strict=True)
+        ]
+    labels = [f"[bold]{n}[/] *" if n == chosen else n for n in names]
+    # Rich draws each column as its text, one space either side and one border: width + 3.
+    label_width = max(len(n) for n in [*names, "model"]) + 2 + 3 + 1
+    for part, group in enumerate(_fit_columns(columns, console.width - label_width, lambda m: max(len(m), 7) + 3)):
+        title = "metrics (mean over scored users)" + (" (continued)" if part else "")
+        table = Table(title=title)
+        table.add_column("model", no_wrap=True)
+        for m in group:
+            table.add_column(m, justify="right", no_wrap=True)
+        for row, label in enumerate(labels):
+            table.add_row(label, *(cells[m][row] for m in group))
+        console.print(table)
+
+
+def _fit_columns(columns: list[str], width: int, cost: Callable[[str], int]) -> list[list[str]]:
+    """Split ``columns`` into consecutive groups whose summed ``cost`` fits ``width`` (at least one each)."""
+    groups: list[list[str]] = [[]]
+    used = 0
+    for col in columns:
+        if groups[-1] and used + cost(col) > width:
+            groups.append([])
+            used = 0
+        groups[-1].append(col)
+        used += cost(col)
+    return groups
 
 
 def _print_user_top10(top: dict[str, Any]) -> None:
