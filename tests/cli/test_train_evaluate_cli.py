@@ -175,6 +175,9 @@ def test_seed_makes_training_repeatable(tmp_path, mf_artifact, kuairec_dir, sing
         (("--protocol", "bogus"), ("data.protocol", "bogus")),
         (("--device", "tpu"), ("device", "tpu")),
         (("--model", "mf", "--set", "params.reg=-1"), ("reg=-1", "> 0")),
+        # issue 13, item 6: these two were dropped silently (exit 0, artifact written)
+        (("--model", "mf", "--set", "model.params.reg=2"), ("--set model.params.reg=2", "--model", "params.<name>")),
+        (("--model", "popularity", "--set", "training.epochs=3"), ("training.epochs=3", "popularity", "ignored")),
     ],
     ids=_option_id,
 )

@@ -67,6 +67,13 @@ def test_errors_name_the_field(override, field):
         load_config(None, [override])
 
 
+def test_a_training_option_the_model_does_not_take_is_refused():
+    # issue 13, item 6: it used to be dropped silently
+    with pytest.raises(ValueError, match=r"training\.patience=2'.*'mf' has no 'patience' option"):
+        load_config(None, ['model="mf"', "training.patience=2"])
+    assert load_config(None, ['model="mf"', "training.epochs=2"]).build_model().get_params()["epochs"] == 2
+
+
 def test_bad_param_value_is_named_by_the_model():
     cfg = load_config(None, ["params.negatives=everything"])
     with pytest.raises(ValueError, match="negatives"):

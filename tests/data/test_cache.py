@@ -104,6 +104,31 @@ def test_unwritable_cache_only_costs_speed(files, tmp_path):
     assert len(data.interactions) == len(files.big)
 
 
+@pytest.mark.parametrize("how", ["file-in-the-way", "chmod"])
+def test_read_only_data_folder_falls_back_to_the_user_cache(files, tmp_path, monkeypatch, how):
+    # issue 13, section 4: the cache lived only beside the data, so a read-only folder lost the speed-up
+    monkeypatch.delenv("REELREC_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if how == "chmod":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders; the file-in-the-way case covers root")
+        files.path.chmod(0o555)
+    else:
+        # A regular file where the cache folder belongs stops root too, as a read-only mount would.
+        (files.path / ".reelrec-cache").write_text("")
+    try:
+        with pytest.warns(DataWarning, match=r"cannot be written; caching in .*xdg/reelrec instead"):
+            first = load(files.path)
+        with pytest.warns(DataWarning, match="cannot be written"):
+            second = load(files.path)
+    finally:
+        files.path.chmod(0o755)
+    assert (first.meta["cache"], second.meta["cache"]) == ("miss", "hit")
+    assert second.meta["cache_path"].startswith(str(tmp_path / "xdg" / "reelrec" / "kuairec-"))
+    assert_same(first, second)
+    assert not list(files.path.glob(".write-test-*"))
+
+
 def test_cache_off(files):
     data = load(files.path, cache=False)
     assert data.meta["cache"] == "off" and not (files.path / ".reelrec-cache").exists()

@@ -199,6 +199,20 @@ def test_missing_column(tmp_path):
         load(tmp_path)
 
 
+@pytest.mark.parametrize("name", ["interactions.csv", "users.csv"])
+def test_duplicated_column_name_is_refused(tmp_path, name):
+    # issue 13, item 5: the first of two 'label' columns used to win silently
+    write(tmp_path, "interactions.csv", "user_id,item_id,label,label\nu1,a,1.0,9.0\n")
+    if name == "users.csv":
+        write(tmp_path, "interactions.csv", "user_id,item_id,label\nu1,a,1.0\n")
+        write(tmp_path, "users.csv", "user_id,age,age\nu1,31,32\n")
+    column = "label" if name == "interactions.csv" else "age"
+    fields = "3, 4" if name == "interactions.csv" else "2, 3"
+    expected = rf"{name}: column '{column}' appears 2 times in the header \(fields {fields}\)"
+    with pytest.raises(DataError, match=expected):
+        load(tmp_path)
+
+
 def test_missing_column_in_parquet(tmp_path):
     pl.DataFrame({"user_id": [1], "item_id": [2]}).write_parquet(tmp_path / "interactions.parquet")
     with pytest.raises(DataError, match=r"interactions\.parquet: missing column 'label'"):

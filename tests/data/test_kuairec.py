@@ -99,6 +99,16 @@ def test_truth_is_aligned_with_fully_observed_rows(files, data):
     assert data.truth.dtype == np.float32
 
 
+def test_truth_in_the_small_matrix_order_is_aligned_too(files):
+    # the fast path: the generator writes the truth rows in small_matrix.csv's order
+    ordered = [f"{r.user},{r.video},{files.truth[(r.user, r.video)]}" for r in files.small]
+    files.write("small_matrix_truth.csv", "\n".join(["user_id,video_id,expected_watch_ratio", *ordered]) + "\n")
+    data = load(files)
+    expected = [files.truth[(u, v)] for u, v, _, _ in raw_rows(data, "fully_observed")]
+    np.testing.assert_allclose(data.truth, expected, rtol=1e-6)
+    assert data.truth.dtype == np.float32
+
+
 def test_truth_is_optional(tmp_path):
     data = load(write_kuairec_tiny(tmp_path, truth=False))
     assert data.truth is None and data.fully_observed is not None

@@ -123,6 +123,14 @@ def test_candidates_are_respected(fitted, toy_dataset, rng):
     assert all(sorted(row.tolist()) == sorted(candidates.tolist()) for row in ranked)
 
 
+def test_empty_candidate_list_gives_padding_only(fitted, toy_dataset):
+    # issue 13, item 1: an IndexError (HTTP 500) before, for known and cold users alike
+    items, scores = fitted.recommend_indices([0, 1], k=3, candidates=np.zeros(0, np.int32))
+    assert items.shape == scores.shape == (2, 3) and (items == -1).all() and np.isnan(scores).all()
+    cold, cold_scores = fitted.recommend_cold(toy_dataset.user_features.take(np.arange(2)), k=3, candidates=[])
+    assert (cold == -1).all() and np.isnan(cold_scores).all()
+
+
 def test_k_beyond_catalogue_pads_with_minus_one_and_nan(fitted, toy_dataset):
     k = toy_dataset.n_items + 5
     items, scores = fitted.recommend_indices([0, 1], k=k)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 from rich.markup import escape
@@ -10,6 +11,28 @@ from rich.markup import escape
 from reelrec.cli import _bench, _data, _models, _serve, _synth
 from reelrec.cli._common import err_console
 from reelrec.errors import ReelrecError
+
+
+def _hide_flag_types() -> None:
+    """Show flags (``--json``, ``--help``) without a ``<bool>`` type: they take no value (issue 13).
+
+    typer's rich help prints every option's type, flags included; an explicit metavar is the one
+    thing it prints instead, so flags get an empty one when their help is rendered.
+    """
+    from typer.core import TyperOption
+
+    show_type = getattr(TyperOption, "display_type_rich", None)
+    if show_type is None or getattr(show_type, "_reelrec", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return "" if self.is_flag and self.metavar is None else show_type(self, ctx)
+
+    display_type_rich._reelrec = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 
 app = typer.Typer(
     name="reelrec",
@@ -45,11 +68,18 @@ def version() -> None:
     print(__version__)
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """Warnings as ``warning: ...`` on stderr: a user needs the message, not reelrec's source path."""
+    err_console.print(f"[yellow]warning:[/] {message} ({category.__name__})", highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: expected errors become ``error: ...`` and exit status 2."""
     try:
-        # Without standalone mode the parser returns typer.Exit's code instead of exiting with it.
-        code = app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            # Without standalone mode the parser returns typer.Exit's code instead of exiting with it.
+            code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except SystemExit:

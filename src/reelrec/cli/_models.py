@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,8 +11,9 @@ import numpy as np
 import polars as pl
 import typer
 
-from reelrec.cli._common import console, print_json
-from reelrec.cli._io import read_id_column, read_pairs, write_table
+from reelrec.cli._common import console, err_console, print_json
+from reelrec.cli._io import is_int, read_id_column, read_pairs, write_table
+from reelrec.data._vocab import IdMap
 
 
 def register(app: typer.Typer) -> None:
@@ -56,9 +58,12 @@ def train(
     from reelrec.pipeline import train_run
 
     cli_overrides = list(overrides or [])
-    for key, value in (("model", model), ("seed", seed), ("device", device), ("data.protocol", protocol)):
-        if value is not None:
-            cli_overrides.append(f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}")
+    flags = (("model", model, "--model"), ("seed", seed, "--seed"), ("device", device, "--device"))
+    for key, value, flag in (*flags, ("data.protocol", protocol, "--protocol")):
+        if value is None:
+            continue
+        _refuse_shadowed(cli_overrides, key, flag)
+        cli_overrides.append(f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}")
     result = train_run(data, out, config_path=config, overrides=cli_overrides, quiet=quiet or as_json, stream=stream)
     if result.get("rank", 0) != 0:
         return  # one report per run: rank 0's
@@ -70,21 +75,41 @@ def train(
         console.print(f"artifact written to [bold]{result['artifact']}[/] ({result['fit_seconds']:.1f} s fit)")
 
 
+def _refuse_shadowed(overrides: list[str], key: str, flag: str) -> None:
+    """A ``--set`` under a key that a flag also sets would be replaced by the flag's value: refuse it."""
+    for text in overrides:
+        name = text.partition("=")[0].strip()
+        if name == key or name.startswith(key + "."):
+            hint = "; model parameters are set with --set params.<name>=value" if key == "model" else ""
+            raise ValueError(f"--set {text}: {flag} also sets {key!r}, and would silently replace it{hint}")
+
+
 # ------------------------------------------------------------------------------------------ recommend
 def recommend(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `reelrec train`.")],
     user: Annotated[str | None, typer.Option("--user", help="One user id.")] = None,
     users_file: Annotated[
-        Path | None, typer.Option("--users-file", help="CSV with a user_id column, or one id per line.")
+        Path | None,
+        typer.Option("--users-file", help="CSV with a user_id column, or one id per line; - reads standard input."),
     ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=10_000, help="Items per user.")] = 10,
     candidates: Annotated[
-        Path | None, typer.Option("--candidates", help="Restrict ranking to these item ids (item_id column).")
+        Path | None,
+        typer.Option(
+            "--candidates",
+            help="Rank only these item ids: a CSV with an item_id column, or one id per line (- for standard "
+            "input). An empty list gives no rows.",
+        ),
     ] = None,
     include_seen: Annotated[bool, typer.Option("--include-seen", help="Keep items seen in training.")] = False,
+    skip_unknown: Annotated[
+        bool, typer.Option("--skip-unknown", help="Skip user ids the model does not know (counted on stderr).")
+    ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="CSV file (JSON when it ends in .json).")] = None,
 ) -> None:
     """Top-k videos per user as CSV ``user_id,item_id,rank,score`` in original ids.
+
+    An empty candidate list is not an error: the output is the header alone (an empty list in JSON).
 
     Example: reelrec recommend art/tt --user 42 --k 10
     """
@@ -96,10 +121,18 @@ def recommend(
     users = np.asarray([user]) if user is not None else read_id_column(users_file, "user_id")  # type: ignore[arg-type]
     art = load_artifact(artifact, model_class)
     model = art.model
-    user_idx = model.users_.index(users)
+    try:
+        user_idx = _user_indices(model.users_, users, skip_unknown)
+    except KeyError as exc:
+        if users_file is None:
+            raise
+        raise KeyError(f"--users-file {users_file}: {exc.args[0]} (--skip-unknown skips them)") from None
     cand = None
     if candidates is not None:
-        cand = model.items_.index(read_id_column(candidates, "item_id"))
+        try:
+            cand = model.items_.index(read_id_column(candidates, "item_id"))
+        except KeyError as exc:
+            raise KeyError(f"--candidates {candidates}: {exc.args[0]}") from None
     items, scores = model.recommend_indices(user_idx, k=k, exclude_seen=not include_seen, candidates=cand)
     rows_user, rows_rank = np.nonzero(items >= 0)
     frame = pl.DataFrame(
@@ -113,10 +146,29 @@ def recommend(
     write_table(frame, out)
 
 
+def _user_indices(users: IdMap, raw: np.ndarray, skip_unknown: bool) -> np.ndarray:
+    """Indices of the requested users; unknown ids fail the run unless skipped (then counted on stderr)."""
+    if not skip_unknown:
+        return users.index(raw)
+    valid = np.asarray([is_int(v) for v in raw.tolist()], bool) if users.is_integer else np.ones(len(raw), bool)
+    idx = np.full(len(raw), -1, np.int32)
+    if valid.any():
+        idx[valid] = users.index(raw[valid], missing="negative")
+    unknown = raw[idx < 0]
+    if len(unknown):
+        shown = ", ".join(str(u) for u in unknown[:5].tolist())
+        err_console.print(
+            f"skipped {len(unknown)} of {len(raw)} user ids not in the model (e.g. {shown})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return idx[idx >= 0]
+
+
 # -------------------------------------------------------------------------------------------- predict
 def predict(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `reelrec train`.")],
-    pairs: Annotated[Path, typer.Option("--pairs", help="CSV with user_id,item_id columns.")],
+    pairs: Annotated[Path, typer.Option("--pairs", help="CSV with user_id,item_id columns; - reads standard input.")],
     out: Annotated[Path | None, typer.Option("--out", help="CSV file (JSON when it ends in .json).")] = None,
 ) -> None:
     """Predicted label (watch ratio) for each ``user_id,item_id`` row; unknown ids give an empty value.
@@ -131,7 +183,9 @@ def predict(
     if not model.regresses:
         raise ValueError(f"model {model.name!r} ranks items but does not predict the label; use a regressing model")
     users, items = read_pairs(pairs)
-    preds = model.predict(model.users_.coerce(users), model.items_.coerce(items))
+    # Ids are written in the model's id type (integers for KuaiRec), as `recommend` writes them.
+    users, items = model.users_.coerce(users), model.items_.coerce(items)
+    preds = model.predict(users, items)
     frame = pl.DataFrame({"user_id": users, "item_id": items, "prediction": preds}).with_columns(
         pl.col("prediction").fill_nan(None)
     )
@@ -214,7 +268,11 @@ _SHOWN = ("ndcg@10", "graded_ndcg@10", "precision@10", "recall@10", "map@10", "h
 
 
 def _print_metrics(comparison: dict[str, dict[str, Any]], chosen: str) -> None:
-    """One row per model, the chosen one marked, the best value per column in bold."""
+    """One row per model, the chosen one marked, the best value per column in bold.
+
+    Columns that do not fit the terminal go to a second table (the model column repeated) rather
+    than being cut to ``0.1…`` in a narrow terminal.
+    """
     from rich.table import Table
 
     if not comparison:
@@ -222,27 +280,42 @@ def _print_metrics(comparison: dict[str, dict[str, Any]], chosen: str) -> None:
     names = list(comparison)
     metric_names = [m for m in _SHOWN if any(m in comparison[n] for n in names)]
     extra_names = ("truth_graded_ndcg@10", "mae", "rmse", "fit_seconds")
-    extra = [m for m in extra_names if any(m in comparison[n] for n in names)]
-    table = Table(title="metrics (mean over scored users)")
-    table.add_column("model")
-    for m in metric_names + extra:
-        table.add_column(m, justify="right")
-    best: dict[str, float] = {}
-    for m in metric_names + extra:
-        values = [comparison[n][m] for n in names if comparison[n].get(m) is not None]
-        if values:
-            lower_better = m in ("mae", "rmse", "fit_seconds")
-            best[m] = min(values) if lower_better else max(values)
-    for n in names:
-        cells = []
-        for m in metric_names + extra:
-            v = comparison[n].get(m)
-            text = "" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}")
-            if v is not None and v == best.get(m) and len(names) > 1:
-                text = f"[bold green]{text}[/]"
-            cells.append(text)
-        table.add_row(f"[bold]{n}[/] *" if n == chosen else n, *cells)
-    console.print(table)
+    columns = metric_names + [m for m in extra_names if any(m in comparison[n] for n in names)]
+    cells: dict[str, list[str]] = {}
+    for m in columns:
+        values = [comparison[n].get(m) for n in names]
+        present = [v for v in values if v is not None]
+        best = (min(present) if m in ("mae", "rmse", "fit_seconds") else max(present)) if present else None
+        texts = ["" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}") for v in values]
+        cells[m] = [
+            f"[bold green]{t}[/]" if v is not None and v == best and len(names) > 1 else t
+            for t, v in zip(texts, values, strict=True)
+        ]
+    labels = [f"[bold]{n}[/] *" if n == chosen else n for n in names]
+    # Rich draws each column as its text, one space either side and one border: width + 3.
+    label_width = max(len(n) for n in [*names, "model"]) + 2 + 3 + 1
+    for part, group in enumerate(_fit_columns(columns, console.width - label_width, lambda m: max(len(m), 7) + 3)):
+        title = "metrics (mean over scored users)" + (" (continued)" if part else "")
+        table = Table(title=title)
+        table.add_column("model", no_wrap=True)
+        for m in group:
+            table.add_column(m, justify="right", no_wrap=True)
+        for row, label in enumerate(labels):
+            table.add_row(label, *(cells[m][row] for m in group))
+        console.print(table)
+
+
+def _fit_columns(columns: list[str], width: int, cost: Callable[[str], int]) -> list[list[str]]:
+    """Split ``columns`` into consecutive groups whose summed ``cost`` fits ``width`` (at least one each)."""
+    groups: list[list[str]] = [[]]
+    used = 0
+    for col in columns:
+        if groups[-1] and used + cost(col) > width:
+            groups.append([])
+            used = 0
+        groups[-1].append(col)
+        used += cost(col)
+    return groups
 
 
 def _print_user_top10(top: dict[str, Any]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
@@ -62,13 +64,14 @@ def serve(
     from reelrec._extras import require_extra
 
     require_extra("serve", "reelrec serve")
+    _check_port(host, port)
+
     import uvicorn
 
-    from reelrec.artifacts import read_manifest
     from reelrec.serve.metrics import MULTIPROC_ENV
     from reelrec.serve.settings import SETTINGS_ENV, ServeSettings, admin_token
 
-    read_manifest(artifact)  # fail here, with one clear line, rather than inside a worker
+    _check_artifact(artifact)
     settings = ServeSettings(
         artifact=artifact.resolve(),
         artifact_root=root,
@@ -105,3 +108,39 @@ def serve(
     finally:
         if signal_dir is not None:
             shutil.rmtree(signal_dir, ignore_errors=True)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line when the address cannot be listened on, rather than with uvicorn's log message."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ValueError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ValueError(
+                    f"--port {port}: {host}:{port} is already in use; choose another port (--port 0 picks a free one)"
+                ) from None
+            raise ValueError(f"--host {host} --port {port}: cannot listen there ({exc.strerror})") from None
+
+
+def _check_artifact(artifact: Path) -> None:
+    """Load the artifact once here, so that one that cannot be built fails with one line (exit 2)
+    before any worker starts, as ``recommend`` and ``/v1/admin/reload`` reject it (issue 13)."""
+    from reelrec.artifacts import load_artifact
+    from reelrec.errors import ArtifactError
+    from reelrec.models import model_class
+
+    try:
+        load_artifact(artifact, model_class)
+    except ArtifactError:
+        raise
+    except Exception as exc:  # the model's own state checks raise whatever they raise
+        raise ArtifactError(f"{artifact}: cannot be loaded ({type(exc).__name__}: {exc})") from None

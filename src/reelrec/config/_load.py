@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reelrec.config._schema import RunConfig
+from reelrec.models._registry import model_class
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -71,8 +73,23 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    overrides = list(overrides)
     data = apply_overrides(data, overrides)
-    return validate_config(data, source)
+    config = validate_config(data, source)
+    _refuse_ignored(config, overrides)
+    return config
+
+
+def _refuse_ignored(config: RunConfig, overrides: list[str]) -> None:
+    """A ``training.<option>`` override reaches the model only if its constructor takes that option;
+    for any other model it would do nothing, so it is an error rather than silently dropped."""
+    accepted = set(config.model_params()) | set(inspect.signature(model_class(config.model).__init__).parameters)
+    for text in overrides:
+        parts, _ = parse_override(text)
+        if parts[0] == "training" and len(parts) == 2 and parts[1] not in accepted:
+            raise ValueError(
+                f"override {text!r}: model {config.model!r} has no {parts[1]!r} option, so it would be ignored"
+            )
 
 
 def validate_config(data: dict[str, Any], source: str = "config") -> RunConfig:

@@ -35,6 +35,28 @@ def resolve_cache_dir(source: DataSource, cache_dir: str | Path | None) -> Path:
     return Path(env) if env else source.cache_home()
 
 
+def user_cache_dir() -> Path:
+    """The per-user cache folder: ``$XDG_CACHE_HOME/reelrec``, else ``~/.cache/reelrec``."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "reelrec"
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (creating the folder if needed).
+
+    Trying is the only reliable test: permission bits say nothing for root, read-only mounts or a
+    file standing where the folder should be.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{uuid.uuid4().hex[:8]}"
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError:
+        return False
+    return True
+
+
 def cached_load(
     kind: str,
     source: DataSource,
@@ -66,6 +88,12 @@ def cached_load(
     key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
     folder = resolve_cache_dir(source, cache_dir)
     entry = folder / f"{kind}-{key}"
+    chosen = cache_dir is not None or bool(os.environ.get("REELREC_CACHE_DIR"))
+    if not chosen and not (entry / "manifest.json").exists() and not _writable(folder):
+        # A read-only data folder (a shared mount, a read-only volume): keep the speed-up in the user's cache.
+        fallback = user_cache_dir()
+        warn_data(f"{folder} cannot be written; caching in {fallback} instead")
+        folder, entry = fallback, fallback / f"{kind}-{key}"
     if (entry / "manifest.json").exists():
         if progress:
             progress("reading cache")

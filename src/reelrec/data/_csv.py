@@ -104,6 +104,14 @@ def read_table(
 
     if header:
         found = [f.strip().strip('"') for f in first_text.split(separator)]
+        repeated = [f for i, f in enumerate(found) if f in found[:i]]
+        if repeated:
+            # polars would silently read the first of the two; which one the user meant is unknowable.
+            places = [str(i + 1) for i, f in enumerate(found) if f == repeated[0]]
+            raise DataError(
+                f"{where}: column {repeated[0]!r} appears {len(places)} times in the header "
+                f"(fields {', '.join(places)}); expected each column name once"
+            )
         missing = [c.name for c in columns if c.required and c.name not in found]
         if missing:
             raise DataError(

@@ -141,7 +141,7 @@ class Recommender(ABC):
         exclude_seen : bool
             Drop items the user interacted with in training (on by default).
         candidates : array-like of int, optional
-            Item indices to rank among; all items when omitted.
+            Item indices to rank among; all items when omitted. An empty list gives rows of padding only.
         exclude : list of int32 arrays, optional
             Extra item indices to drop, one array per user.
 
@@ -177,6 +177,8 @@ class Recommender(ABC):
         n = len(rows)
         out_i = np.full((n, k), -1, np.int32)
         out_s = np.full((n, k), np.nan, np.float32)
+        if cand is not None and len(cand) == 0:
+            return out_i, out_s  # nothing to rank among: every slot is padding (issue 13, item 1)
         step = batch_size_for(self.n_items)
         for lo in range(0, n, step):
             hi = min(n, lo + step)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from reelrec._atomic import atomic_write_text
 from reelrec.bench import BenchResult
 from reelrec.bench._result import describe_protocol
 from reelrec.bench._table import table_cells
@@ -79,20 +78,7 @@ def render_report(
     )
     document = page(heading, subtitle, sections, footer)
     step("writing")
-    return _write_atomic(Path(out), document)
-
-
-def _write_atomic(out: Path, text: str) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write_text(Path(out), document)
 
 
 def build_sections(bench: BenchResult, step: Callable[[str], None] = lambda _t: None) -> list[Section]:

@@ -10,6 +10,7 @@ import json
 import time
 
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelrec.serve.metrics import Metrics
@@ -45,6 +46,8 @@ class ServiceMiddleware:
         start = time.perf_counter()
         status = 500
         limit = self.max_body_bytes
+        # The router rewrites these for mounted apps; keep them to name the route afterwards.
+        path, root_path = scope["path"], scope.get("root_path", "")
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -72,13 +75,27 @@ class ServiceMiddleware:
 
             await self.app(scope, receive_limited, send_wrapper)
         finally:
-            self.metrics.observe(scope["method"], route_label(scope), status, time.perf_counter() - start)
+            self.metrics.observe(scope["method"], route_label(scope, path, root_path), status, time.perf_counter() - start)
 
 
-def route_label(scope: Scope) -> str:
+def route_label(scope: Scope, path: str, root_path: str) -> str:
     """The ``route`` label of a request: its route template, so that ids never become label values."""
     route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    return getattr(route, "path", None) or _plain_route(scope, path, root_path)
+
+
+def _plain_route(scope: Scope, path: str, root_path: str) -> str:
+    """The template of a matched route that did not record itself in the scope, else ``"unmatched"``.
+
+    FastAPI's own routes put themselves in ``scope["route"]``; plain Starlette routes (``/openapi.json``)
+    and mounts (``/static``) do not, and would otherwise be counted as unmatched (issue 13).
+    """
+    where = {"type": "http", "method": scope["method"], "path": path, "root_path": root_path}
+    for route in getattr(scope.get("app"), "routes", ()):
+        match, _ = route.matches(where)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "unmatched")) or "unmatched"
+    return "unmatched"
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -1,4 +1,4 @@
-"""``GET /``: the exploration page (static HTML/JS/CSS shipped in the package, no external resources)."""
+"""``GET /`` (and ``HEAD /``): the exploration page, static HTML/JS/CSS shipped in the package."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ _HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 def index() -> FileResponse:
+    """The page; ``HEAD /`` answers too, for uptime checks that probe with it."""
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=_HEADERS)
