@@ -1,4 +1,5 @@
-"""Evaluation: splits, full-catalogue top-K metrics, and a runner that uses only the recommender contract."""
+"""Evaluation: the protocol and its splits, full-catalogue top-K metrics, and a runner that uses only the
+recommender contract."""
 
 from reelrec.eval._compare import ComparisonTable, compare
 from reelrec.eval._metrics import (
@@ -16,12 +17,14 @@ from reelrec.eval._metrics import (
     rmse,
 )
 from reelrec.eval._progress import rich_progress
+from reelrec.eval._protocol import EvalProtocol, dataset_fingerprint
 from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
 from reelrec.eval._significance import PairedTest, paired_test
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
 
 __all__ = [
     "ComparisonTable",
+    "EvalProtocol",
     "EvalResult",
     "MetricResult",
     "PairedTest",
@@ -30,6 +33,7 @@ __all__ = [
     "Split",
     "compare",
     "coverage_at_k",
+    "dataset_fingerprint",
     "default_threshold",
     "evaluate",
     "graded_ndcg_at_k",
