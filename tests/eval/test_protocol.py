@@ -24,6 +24,7 @@ MODELS = {
         "refit": False, "residual": "none", "progress": False,
     },
     "seed": {"epochs": 1, "batch_size": 2048, "progress": False},
+    "mf": {"embedding_size": 8, "reg": 1.0},
 }  # fmt: skip
 
 
@@ -74,8 +75,12 @@ def edited_copy(folder: Path, dest: Path, *, daily_from: int | None = None, big_
 def trained(folder: Path, name: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """State, test-pair predictions and top-20 scores of a model fitted under the temporal protocol."""
     split = EvalProtocol(folder, "temporal", load_options=NO_CACHE).split()
-    torch.set_num_threads(1)
-    model = create_model(name, seed=0, **MODELS[name]).fit(split.train)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # same thread count on both sides: reductions then add up alike
+    try:
+        model = create_model(name, seed=0, **MODELS[name]).fit(split.train)
+    finally:
+        torch.set_num_threads(threads)
     tensors, _ = model._get_state()
     _, scores = model.recommend_indices(np.arange(split.train.n_users, dtype=np.int32), k=20)
     return tensors, model.predict_indices(split.test.user, split.test.item), scores
