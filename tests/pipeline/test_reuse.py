@@ -94,3 +94,14 @@ def test_code_version_follows_the_source(tmp_path, monkeypatch):
 
 def test_the_data_cache_is_keyed_on_the_loaders_code():
     assert _codeversion.code_version("data") == _cache.CACHE_VERSION
+
+
+def test_a_temporal_artifact_is_reused_on_its_own_split(capsys, tmp_path, folder):
+    out = tmp_path / "art"
+    code, _, err = run(capsys, "train", folder, "--out", out, "--model", "popularity", "--protocol", "temporal",
+                       "--no-refit", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, stdout, err = run(capsys, "evaluate", out, folder, "--protocol", "temporal", "--no-baselines", "--json")
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["protocol"] == "temporal" and "evaluated as saved" in result["note"]

@@ -182,7 +182,7 @@ def predict(
 def evaluate(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `reelrec train`.")],
     data: Annotated[Path, typer.Argument(help="The data set to evaluate on.")],
-    protocol: Annotated[str, typer.Option("--protocol", help="auto, kuairec or holdout.")] = "auto",
+    protocol: Annotated[str, typer.Option("--protocol", help="auto, kuairec, holdout or temporal.")] = "auto",
     k: Annotated[list[int] | None, typer.Option("--k", help="Cut-offs (repeatable); default 5, 10, 20.")] = None,
     threshold: Annotated[
         float | None, typer.Option("--threshold", help="Relevance threshold; default by label.")

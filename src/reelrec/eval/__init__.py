@@ -2,6 +2,7 @@
 recommender contract."""
 
 from reelrec.eval._compare import ComparisonTable, compare
+from reelrec.eval._fingerprint import dataset_fingerprint
 from reelrec.eval._metrics import (
     MetricResult,
     Relevance,
@@ -17,7 +18,7 @@ from reelrec.eval._metrics import (
     rmse,
 )
 from reelrec.eval._progress import rich_progress
-from reelrec.eval._protocol import EvalProtocol, dataset_fingerprint
+from reelrec.eval._protocol import EvalProtocol
 from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
 from reelrec.eval._significance import PairedTest, paired_test
 from reelrec.eval._splits import Split, holdout_split, kuairec_split

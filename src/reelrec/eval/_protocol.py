@@ -11,7 +11,6 @@ Stability: provisional.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import cached_property
@@ -21,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from reelrec._codeversion import code_version
-from reelrec.data._dataset import Dataset, Interactions
+from reelrec.data._dataset import Dataset
+from reelrec.eval._fingerprint import dataset_fingerprint
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
 
 #: Protocol names; ``auto`` is ``kuairec`` when the data has a fully observed block, else ``holdout``.
@@ -143,9 +143,11 @@ class EvalProtocol:
         Two records compare equal only when the same code would carve the same training rows from
         the same data, which is what reusing a trained artifact requires.
         """
-        out: dict[str, Any] = {"protocol": self.name, "seed": self.seed, "cold_user_fraction": self.cold_user_fraction}
+        out: dict[str, Any] = {"protocol": self.name, "cold_user_fraction": self.cold_user_fraction}
         if self.name in ("holdout", "temporal"):
-            out.update(test_fraction=self.test_fraction, min_interactions=self.min_interactions)
+            out.update(seed=self.seed, test_fraction=self.test_fraction, min_interactions=self.min_interactions)
+        elif self.cold_user_fraction > 0:
+            out.update(seed=self.seed)  # the block is the same for every seed; only the cold draw differs
         out.update(data_fingerprint=self.fingerprint, code_version=code_version("data", "eval"))
         return out
 
@@ -272,41 +274,3 @@ def _path_loader(path: Path, options: dict[str, Any]) -> Loader:
         return load_dataset(path, **{**options, **extra})
 
     return load
-
-
-def dataset_fingerprint(dataset: Dataset) -> str:
-    """A digest of everything a split and a model are built from: ids, logs, truth and features.
-
-    Any edit of the data (one label, one timestamp, one feature value) changes it, even when the
-    ids stay the same; file paths and modification times do not enter it, so a copy of the same
-    data has the same fingerprint.
-    """
-    h = hashlib.blake2b(digest_size=16)
-    for ids in (dataset.users.raw_ids, dataset.items.raw_ids):
-        _update_array(h, np.asarray(ids))
-    for log in (dataset.interactions, dataset.fully_observed):
-        h.update(b"log")
-        if log is not None:
-            _update_log(h, log)
-    if dataset.truth is not None:
-        _update_array(h, np.asarray(dataset.truth))
-    for table in (dataset.user_features, dataset.item_features):
-        h.update(b"features")
-        if table is not None:
-            h.update(repr(sorted(table.kinds.items())).encode())
-            h.update(table.frame.hash_rows(seed=0).to_numpy().tobytes())
-    h.update(dataset.label_name.encode())
-    return h.hexdigest()
-
-
-def _update_log(h: Any, log: Interactions) -> None:
-    for arr in (log.user, log.item, log.label, log.timestamp):
-        _update_array(h, arr)
-
-
-def _update_array(h: Any, arr: np.ndarray) -> None:
-    h.update(f"{arr.dtype.str}{arr.shape}".encode())
-    if arr.dtype == object:
-        h.update("\0".join(map(str, arr.tolist())).encode())
-    else:
-        h.update(np.ascontiguousarray(arr).tobytes())

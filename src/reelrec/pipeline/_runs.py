@@ -176,7 +176,11 @@ def evaluate_artifact(
     extras = ("data_path", "load_options")
     config = RunConfig.from_json({k: v for k, v in art.config.items() if k not in extras}) if art.config else None
     if protocol == "none":
-        raise ValueError("evaluate needs a test split: --protocol must be auto, kuairec or holdout (got 'none')")
+        raise ValueError(
+            "evaluate needs a test split: --protocol must be auto, kuairec, holdout or temporal (got 'none')"
+        )
+    if protocol == "temporal":  # the config's spelling: a holdout split in temporal mode
+        protocol, split = "holdout", "temporal"
     try:
         data_cfg = DataConfig(
             protocol=protocol,  # type: ignore[arg-type]
