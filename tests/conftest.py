@@ -129,3 +129,16 @@ def ml100k_path() -> Path:
     if path is None:
         pytest.skip("MovieLens-100K not found (../shared/data/ml-100k or $REELREC_ML100K)")
     return path
+
+
+@pytest.fixture(scope="session")
+def kuairec_tiny(tmp_path_factory) -> Path:
+    """Synthetic KuaiRec files at scale 0.002 (about 27 k big-matrix views, 63 days), written once.
+
+    Read-only: tests that edit the files work on a copy.
+    """
+    from reelrec.synth import write_kuairec
+
+    path = tmp_path_factory.mktemp("kuairec-tiny") / "kuairec"
+    write_kuairec(path, scale=0.002, seed=0)
+    return path

@@ -263,7 +263,7 @@ def test_evaluate_on_other_data_refits_instead_of_reusing(capsys, pop_run, gener
     code, stdout, err = run(capsys, "evaluate", out, generic_dir, "--no-baselines", "--json", "--split", "temporal")
     assert code == 0, err
     result = json.loads(stdout)
-    assert result["protocol"] == "holdout"  # auto: generic data has no fully observed block
+    assert result["protocol"] == "temporal"  # auto: no fully observed block, so a holdout; --split makes it temporal
     assert "re-fitted" in result["note"]
     assert 0.0 <= result["comparison"]["popularity"]["ndcg@10"] <= 1.0
 

@@ -2,7 +2,7 @@
 
 from reelrec.bench._collect import collect_run, top_items
 from reelrec.bench._memory import PeakRSS
-from reelrec.bench._plan import PROTOCOLS, default_models, make_split, resolve_protocol
+from reelrec.bench._plan import PROTOCOLS, default_models
 from reelrec.bench._result import BenchFormatError, BenchResult
 from reelrec.bench._runner import run_bench
 from reelrec.eval._significance import PairedTest, bootstrap_mean_diff, paired_t_test
@@ -17,10 +17,8 @@ __all__ = [
     "bootstrap_mean_diff",
     "collect_run",
     "default_models",
-    "make_split",
     "paired_t_test",
     "paired_test",
-    "resolve_protocol",
     "run_bench",
     "top_items",
 ]

@@ -1,19 +1,15 @@
-"""What a benchmark runs: model entries with their hyperparameters, the protocol and its split, checks."""
+"""What a benchmark runs: model entries with their hyperparameters, the protocol names, checks."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from reelrec.data import Dataset
 from reelrec.models import BASELINES, DEFAULT_MODEL, Recommender, model_class
-
-if TYPE_CHECKING:
-    from reelrec.eval import Split
 
 Protocol = Literal["auto", "kuairec", "holdout", "temporal"]
 PROTOCOLS: tuple[str, ...] = ("auto", "kuairec", "holdout", "temporal")
@@ -79,41 +75,6 @@ def entries_for(
     if unknown:
         raise KeyError(f"params given for models not in the bench: {sorted(unknown)}")
     return out
-
-
-def resolve_protocol(dataset: Dataset, protocol: str) -> str:
-    """``auto`` -> ``kuairec`` when the data set has a fully observed block, else ``holdout``."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol={protocol!r}, must be one of {', '.join(PROTOCOLS)}")
-    if protocol == "auto":
-        block = dataset.fully_observed
-        return "kuairec" if block is not None and len(block) else "holdout"
-    return protocol
-
-
-def make_split(
-    dataset: Dataset,
-    protocol: str,
-    seed: int,
-    *,
-    test_fraction: float = 0.2,
-    min_interactions: int = 5,
-    cold_user_fraction: float = 0.0,
-) -> Split:
-    """The evaluation split for one seed (``protocol`` already resolved)."""
-    from reelrec.eval import holdout_split, kuairec_split
-
-    if protocol == "kuairec":
-        return kuairec_split(dataset, cold_user_fraction=cold_user_fraction, seed=seed)
-    mode: Literal["random", "temporal"] = "temporal" if protocol == "temporal" else "random"
-    return holdout_split(
-        dataset,
-        test_fraction=test_fraction,
-        seed=seed,
-        mode=mode,
-        min_interactions=min_interactions,
-        cold_user_fraction=cold_user_fraction,
-    )
 
 
 def check_ks(ks: Sequence[int], k: int | None) -> tuple[tuple[int, ...], int]:

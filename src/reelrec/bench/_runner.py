@@ -18,16 +18,7 @@ from numpy.typing import NDArray
 from reelrec._progress import StepProgress, progress_mode
 from reelrec.bench._collect import TOP_FRACTION, collect_run, history_of, top_items
 from reelrec.bench._memory import PeakRSS
-from reelrec.bench._plan import (
-    PROTOCOLS,
-    ModelEntry,
-    Protocol,
-    check_ks,
-    check_seeds,
-    entries_for,
-    make_split,
-    resolve_protocol,
-)
+from reelrec.bench._plan import PROTOCOLS, ModelEntry, Protocol, check_ks, check_seeds, entries_for
 from reelrec.bench._result import BenchResult, check_out_dir
 from reelrec.data import Dataset
 from reelrec.errors import ReelrecError
@@ -83,14 +74,6 @@ def _cpu_count() -> int | None:
         return os.cpu_count()
 
 
-def _load(data: str | Path | Dataset) -> tuple[Dataset, str | None]:
-    if isinstance(data, Dataset):
-        return data, None
-    from reelrec.data import load_dataset
-
-    return load_dataset(data), str(data)
-
-
 def run_bench(
     data: str | Path | Dataset,
     models: Sequence[str | Recommender] | None = None,
@@ -122,7 +105,8 @@ def run_bench(
         ``seed`` preset and the default model.
     protocol : {"auto", "kuairec", "holdout", "temporal"}
         ``auto``: ``kuairec`` when the data has a fully observed block, else ``holdout`` (random
-        per-user holdout); ``temporal`` holds out each user's latest interactions.
+        per-user holdout); ``temporal`` holds out the interactions after a time cutoff, with KuaiRec's
+        daily statistics rebuilt from the days before it (see :class:`reelrec.eval.EvalProtocol`).
     seeds : int or sequence of int
         ``3`` means seeds 0, 1, 2. A seed sets the holdout split (and the cold-user draw) and the
         initialisation of every model that takes a ``seed`` (torch's global seed too).
@@ -168,8 +152,18 @@ def run_bench(
     started = time.perf_counter()
     with StepProgress(progress_mode(progress), total=len(seed_list) * len(entries)) as bar:
         bar.describe("loading data")
-        dataset, data_path = _load(data)
-        proto = resolve_protocol(dataset, protocol)
+        from reelrec.eval import EvalProtocol
+
+        evaluation = EvalProtocol(
+            data,
+            protocol,
+            test_fraction=test_fraction,
+            min_interactions=min_interactions,
+            cold_user_fraction=cold_user_fraction,
+        )
+        dataset = evaluation.dataset
+        data_path = None if isinstance(data, Dataset) else str(data)
+        proto = evaluation.name
         runs: list[dict[str, Any]] = []
         per_user: list[pl.DataFrame] = []
         predictions: list[pl.DataFrame] = []
@@ -182,14 +176,7 @@ def run_bench(
         threshold_used: float | None = threshold
         for si, seed in enumerate(seed_list):
             bar.describe(f"seed {seed} ({si + 1}/{len(seed_list)}) · splitting")
-            split = make_split(
-                dataset,
-                proto,
-                seed,
-                test_fraction=test_fraction,
-                min_interactions=min_interactions,
-                cold_user_fraction=cold_user_fraction,
-            )
+            split = evaluation.split(seed)
             if not split_summary:
                 split_summary = split.summary()
             top, share, n_top = top_items(split)

@@ -34,8 +34,17 @@ def train(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto.")] = None,
     protocol: Annotated[
-        str | None, typer.Option("--protocol", help="auto, kuairec, holdout, or none (train on everything).")
+        str | None,
+        typer.Option("--protocol", help="auto, kuairec, holdout, temporal, or none (train on everything)."),
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit/--no-refit",
+            help="After evaluating on the split, refit on all the data (the big matrix only under kuairec) and "
+            "save that model; --no-refit saves the model the printed metrics belong to.",
+        ),
+    ] = True,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="Config override, e.g. --set training.epochs=5.")
     ] = None,
@@ -50,6 +59,10 @@ def train(
 ) -> None:
     """Train a model and write an artifact; evaluates on the configured protocol when there is one.
 
+    The printed metrics are the split's (the model fitted on its training part). Then, by default, the
+    model is refitted on all the data and that model is saved; under kuairec the refit uses the big
+    matrix only (the fully observed block is for evaluation). --no-refit saves the split's model.
+
     Under torchrun (torchrun --nproc_per_node N -m reelrec train ...) the ranks train together with
     DistributedDataParallel and rank 0 alone evaluates, prints and writes the artifact.
 
@@ -58,13 +71,19 @@ def train(
     from reelrec.pipeline import train_run
 
     cli_overrides = list(overrides or [])
+    if protocol == "temporal":  # the config's spelling of the temporal protocol
+        _refuse_shadowed(cli_overrides, "data.split", "--protocol temporal")
+        cli_overrides.append('data.split="temporal"')
+        protocol = "holdout"
     flags = (("model", model, "--model"), ("seed", seed, "--seed"), ("device", device, "--device"))
     for key, value, flag in (*flags, ("data.protocol", protocol, "--protocol")):
         if value is None:
             continue
         _refuse_shadowed(cli_overrides, key, flag)
         cli_overrides.append(f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}")
-    result = train_run(data, out, config_path=config, overrides=cli_overrides, quiet=quiet or as_json, stream=stream)
+    result = train_run(
+        data, out, config_path=config, overrides=cli_overrides, quiet=quiet or as_json, stream=stream, refit=refit
+    )
     if result.get("rank", 0) != 0:
         return  # one report per run: rank 0's
     if as_json:
@@ -73,6 +92,30 @@ def train(
     if not quiet:
         _print_metrics(result.get("comparison") or {result["model"]: result.get("metrics", {})}, result["model"])
         console.print(f"artifact written to [bold]{result['artifact']}[/] ({result['fit_seconds']:.1f} s fit)")
+        line = _refit_line(result)
+        if line:
+            console.print(line)
+
+
+def _refit_line(result: dict[str, Any]) -> str | None:
+    """What the saved model was trained on, next to whose metrics were printed (None: not recorded)."""
+    if "refit" not in result:
+        return None  # out-of-core runs train once, on the big matrix
+    info = result["refit"]
+    if result.get("protocol") == "none":
+        return "no test split (protocol none): the saved model was trained on all the data"
+    if info is None:
+        return "metrics above are the split's; the saved model is that model (--no-refit)"
+    if not info["fitted"]:
+        return (
+            f"metrics above are the split's; its training part already is the whole {info['data']} "
+            f"({info['rows']:,} rows), so the saved model is that model"
+        )
+    on = "the big matrix only" if info["data"] == "big matrix" else "all interactions"
+    return (
+        f"metrics above are the split's; the saved model was then refitted on {on} "
+        f"({info['rows']:,} rows, {info['seconds']:.1f} s); --no-refit keeps the split's model"
+    )
 
 
 def _refuse_shadowed(overrides: list[str], key: str, flag: str) -> None:
@@ -196,7 +239,7 @@ def predict(
 def evaluate(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `reelrec train`.")],
     data: Annotated[Path, typer.Argument(help="The data set to evaluate on.")],
-    protocol: Annotated[str, typer.Option("--protocol", help="auto, kuairec or holdout.")] = "auto",
+    protocol: Annotated[str, typer.Option("--protocol", help="auto, kuairec, holdout or temporal.")] = "auto",
     k: Annotated[list[int] | None, typer.Option("--k", help="Cut-offs (repeatable); default 5, 10, 20.")] = None,
     threshold: Annotated[
         float | None, typer.Option("--threshold", help="Relevance threshold; default by label.")

@@ -15,13 +15,15 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
+from reelrec._codeversion import code_version
 from reelrec.data._dataset import Dataset, FeatureTable, Interactions
 from reelrec.data._source import DataSource
 from reelrec.data._vocab import IdMap
 from reelrec.data._warn import warn_data
 
-#: Bump when the cached layout or the loaders' output changes: older entries are then ignored.
-CACHE_VERSION = 1
+#: Derived from the source of reelrec.data: any change to the loaders or the cached layout makes
+#: older entries be ignored, with no constant to remember to bump.
+CACHE_VERSION = code_version("data")
 #: Entries kept per data folder (one per distinct set of load options), most recently used first.
 MAX_ENTRIES = 4
 _COMPRESSION: Final = "lz4"

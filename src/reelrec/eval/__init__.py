@@ -1,7 +1,9 @@
-"""Evaluation: splits, full-catalogue top-K metrics, and a runner that uses only the recommender contract."""
+"""Evaluation: the protocol and its splits, full-catalogue top-K metrics, and a runner that uses only the
+recommender contract."""
 
 from reelrec._progress import rich_progress
 from reelrec.eval._compare import ComparisonTable, compare
+from reelrec.eval._fingerprint import dataset_fingerprint
 from reelrec.eval._metrics import (
     MetricResult,
     Relevance,
@@ -16,12 +18,14 @@ from reelrec.eval._metrics import (
     recall_at_k,
     rmse,
 )
+from reelrec.eval._protocol import EvalProtocol
 from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
 from reelrec.eval._significance import PairedTest, paired_test, paired_test_scores
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
 
 __all__ = [
     "ComparisonTable",
+    "EvalProtocol",
     "EvalResult",
     "MetricResult",
     "PairedTest",
@@ -30,6 +34,7 @@ __all__ = [
     "Split",
     "compare",
     "coverage_at_k",
+    "dataset_fingerprint",
     "default_threshold",
     "evaluate",
     "graded_ndcg_at_k",

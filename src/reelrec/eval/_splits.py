@@ -124,6 +124,8 @@ def _pick_cold(rng: np.random.Generator, pool: NDArray[np.int32], fraction: floa
 def _train_dataset(dataset: Dataset, train: Interactions, split_meta: dict[str, Any]) -> Dataset:
     meta = dict(dataset.meta)
     meta["split"] = split_meta
+    # How a model fitted on this part should carve its own early-stopping pairs: like the test.
+    meta["validation"] = "temporal" if split_meta.get("mode") == "temporal" else "random"
     return dataset.with_interactions(train, fully_observed=None, truth=None, meta=meta)
 
 

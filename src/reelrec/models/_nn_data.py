@@ -89,6 +89,41 @@ def validation_mask(
     return mask
 
 
+def temporal_validation_mask(
+    pairs: Pairs, inter: Interactions, fraction: float, max_pairs: int = 200_000
+) -> NDArray[np.bool_]:
+    """Held-out pairs for early stopping under a temporal protocol: those first viewed after a cutoff.
+
+    The cutoff is the ``1 - fraction`` quantile of the pairs' first-view times (at most about
+    ``max_pairs`` pairs are held out), so early stopping judges the model on later behaviour, as the
+    temporal test split does. A user whose every pair is later keeps their earliest one for training.
+    ``inter`` is the log ``pairs`` was built from (:func:`distinct_pairs`).
+    """
+    if fraction <= 0 or len(pairs) == 0:
+        return np.zeros(len(pairs), bool)
+    if np.isnan(inter.timestamp).any():
+        raise ValueError("validation='temporal' needs a timestamp on every training row; use validation='random'")
+    n_items = int(inter.item.max()) + 1
+    row_key = inter.user.astype(np.int64) * n_items + inter.item
+    order = np.lexsort((inter.timestamp, row_key))
+    first = np.ones(len(order), bool)
+    first[1:] = row_key[order][1:] != row_key[order][:-1]
+    # Pairs are in (user, item) order, which is the order of their sorted keys.
+    first_ts = inter.timestamp[order][first]
+    p = min(fraction, max_pairs / len(pairs))
+    cutoff = np.quantile(first_ts, 1.0 - p)
+    mask = first_ts > cutoff
+    counts = np.diff(pairs.indptr)
+    held = np.bincount(pairs.user[mask], minlength=pairs.n_users)
+    full = (held == counts) & (counts > 0)
+    if full.any():
+        by_time = np.lexsort((first_ts, pairs.user))
+        earliest = by_time[pairs.indptr[:-1][counts > 0]]
+        earliest = earliest[full[pairs.user[earliest]]]
+        mask[earliest] = False
+    return mask
+
+
 def gather_ragged(
     indptr: torch.Tensor, values: torch.Tensor, rows: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,7 +15,13 @@ from numpy.typing import ArrayLike, NDArray
 from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.features import FeaturePipeline, hash_bucket
 from reelrec.models._base import Recommender
-from reelrec.models._nn_data import Pairs, distinct_pairs, gather_ragged, validation_mask
+from reelrec.models._nn_data import (
+    Pairs,
+    distinct_pairs,
+    gather_ragged,
+    temporal_validation_mask,
+    validation_mask,
+)
 from reelrec.models._nn_inputs import SideInputs, SideShape, shape_of, side_inputs
 from reelrec.models._nn_refine import choose_lambda, residual_mf
 from reelrec.models._nn_scoring import expected_score, tune_watch_weight
@@ -95,6 +101,10 @@ class TwoTower(Recommender):
     validation_fraction, patience, lr_decay : float, int, float
         Per-user share of training pairs held out for early stopping, epochs without improvement before
         stopping, and the learning-rate factor applied after such an epoch (1: constant).
+    validation : {"auto", "random", "temporal"}
+        Which pairs are held out for early stopping: a random share per user, or the pairs first seen
+        after a time cutoff; ``"auto"`` follows the training data (``meta["validation"]``, set by the
+        evaluation protocol: temporal under a temporal split, so early stopping cannot look ahead).
     refit : bool or "auto"
         After early stopping, retrain on all pairs for the best number of epochs; ``"auto"`` does so for
         logs under 2M pairs (where the held-out share matters).
@@ -142,6 +152,7 @@ class TwoTower(Recommender):
         validation_fraction: float = 0.1,
         patience: int = 5,
         lr_decay: float = 1.0,
+        validation: Literal["auto", "random", "temporal"] = "auto",
         refit: bool | Literal["auto"] = "auto",
         residual: float | Literal["auto", "none"] = "auto",
         seed: int = 0,
@@ -177,6 +188,7 @@ class TwoTower(Recommender):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.lr_decay = lr_decay
+        self.validation = validation
         self.refit = refit
         self.residual = residual
         self.seed = seed
@@ -219,6 +231,7 @@ class TwoTower(Recommender):
         _choice("target", self.target, ("auto", "log1p", "identity"))
         _choice("scoring", self.scoring, ("auto", "retrieval", "watch", "expected"))
         _choice("refit", self.refit, (True, False, "auto"))
+        _choice("validation", self.validation, ("auto", "random", "temporal"))
         _choice("progress", self.progress, (True, False, "auto"))
         _choice("history_labels", self.history_labels, (True, False, "auto"))
         _choice("user_ids", self.user_ids, (True, False, "auto"))
@@ -256,7 +269,12 @@ class TwoTower(Recommender):
         self.target_range_ = [float(z.min()), float(z.max())]
 
         rng = np.random.default_rng([self.seed, 7])
-        val_mask = validation_mask(pairs, self.validation_fraction if self.patience > 0 else 0.0, rng)
+        fraction = self.validation_fraction if self.patience > 0 else 0.0
+        how = dataset.meta.get("validation", "random") if self.validation == "auto" else self.validation
+        if how == "temporal":
+            val_mask = temporal_validation_mask(pairs, inter, fraction)
+        else:
+            val_mask = validation_mask(pairs, fraction, rng)
         train = pairs.take(~val_mask)
         val = pairs.take(val_mask) if val_mask.any() else None
 

@@ -57,16 +57,16 @@ def run_demo(
 def _run_demo(out: Path, scale: float, seed: int, quiet: bool, report: bool) -> dict[str, Any]:
     from rich.console import Console
 
-    from reelrec.data import load_dataset
-    from reelrec.eval import kuairec_split
+    from reelrec.eval import EvalProtocol
     from reelrec.synth import write_kuairec
 
     console = Console(stderr=True, quiet=quiet)
     data_dir = out / "data"
     console.print(f"[1/4] synthesising KuaiRec-shaped data (scale {scale}) into {data_dir}")
     write_kuairec(data_dir, scale=scale, seed=seed)
-    dataset = load_dataset(data_dir, cache=False)
-    split = kuairec_split(dataset)
+    protocol = EvalProtocol(data_dir, "kuairec", load_options={"cache": False})
+    dataset = protocol.dataset
+    split = protocol.split()
     console.print(
         f"      {dataset.n_users} users, {dataset.n_items} videos, {len(dataset.interactions):,} training views, "
         f"{len(split.test):,} fully observed test cells"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -13,47 +13,21 @@ from reelrec.config._load import format_errors
 from reelrec.data import Dataset
 from reelrec.models import BASELINES, Recommender, create_model, model_class
 
-
-def make_split(dataset: Dataset, data_cfg: DataConfig) -> Any | None:
-    """The evaluation split a data config asks for; ``None`` for protocol ``none``.
-
-    ``auto`` is ``kuairec`` when the data has a fully observed block, else ``holdout``.
-    """
-    from reelrec.eval import holdout_split, kuairec_split
-
-    protocol = resolve_protocol(dataset, data_cfg.protocol)
-    if protocol == "none":
-        return None
-    if protocol == "kuairec":
-        return kuairec_split(dataset, cold_user_fraction=data_cfg.cold_user_fraction)
-    return holdout_split(
-        dataset,
-        test_fraction=data_cfg.test_fraction,
-        seed=data_cfg.split_seed,
-        mode=data_cfg.split,
-        min_interactions=data_cfg.min_interactions,
-        cold_user_fraction=data_cfg.cold_user_fraction,
-    )
+if TYPE_CHECKING:
+    from reelrec.eval import EvalProtocol, Split
 
 
-def resolve_protocol(dataset: Dataset, protocol: str) -> str:
-    if protocol == "auto":
-        return "kuairec" if dataset.fully_observed is not None else "holdout"
-    if protocol == "kuairec" and dataset.fully_observed is None:
-        raise ValueError("protocol 'kuairec' needs a fully observed block (KuaiRec's small_matrix.csv)")
-    return protocol
+def protocol_for(data: str | Path | Dataset, data_cfg: DataConfig) -> EvalProtocol:
+    """The evaluation protocol a data config names, over ``data`` loaded with the config's load options."""
+    from reelrec.eval import EvalProtocol
+
+    return EvalProtocol.from_config(data, data_cfg.model_dump(), load_options(data_cfg))
 
 
 def load_options(data_cfg: DataConfig) -> dict[str, Any]:
     """Load options the config sets explicitly; the rest keep each reader's own default
     (e.g. watch ratios are clipped at 5 for KuaiRec, generic labels are not clipped)."""
     return {name: getattr(data_cfg, name) for name in ("duplicates", "clip") if name in data_cfg.model_fields_set}
-
-
-def load_for(config: RunConfig, data: str | Path) -> Dataset:
-    from reelrec.data import load_dataset
-
-    return load_dataset(data, **load_options(config.data))
 
 
 def fit_and_evaluate(
@@ -77,8 +51,14 @@ def train_run(
     overrides: list[str] | None = None,
     quiet: bool = False,
     stream: bool = False,
+    refit: bool = True,
 ) -> dict[str, Any]:
-    """Load data, fit the configured model, evaluate on the configured split, save the artifact.
+    """Load data, fit the configured model, evaluate it on the configured split, refit, save the artifact.
+
+    The metrics are the split's: the model fitted on the split's training part, judged on its test
+    part. With ``refit`` (the default, scikit-learn's ``refit=True`` habit) the model is then fitted
+    again on all the data (the big matrix only under ``kuairec``: the fully observed block is for
+    evaluation) and that model is saved; ``refit=False`` saves the split's model.
 
     Under ``torchrun`` every rank loads the data (rank 0 first, so caches are built once) and trains
     its share of each batch (DistributedDataParallel); rank 0 alone evaluates and writes the artifact
@@ -95,7 +75,7 @@ def train_run(
             from reelrec.scale import train_sharded
 
             return train_sharded(config, data, out)
-        result = _train_in_memory(config, data, out, info.is_main)
+        result = _train_in_memory(config, data, out, info.is_main, refit)
         return {**result, "rank": info.rank, "processes": info.world_size}
 
 
@@ -107,12 +87,15 @@ def _parquet_only_kuairec(data: str | Path) -> bool:
     return root is not None and not (root / "big_matrix.csv").is_file()
 
 
-def _train_in_memory(config: RunConfig, data: str | Path, out: str | Path, is_main: bool) -> dict[str, Any]:
+def _train_in_memory(
+    config: RunConfig, data: str | Path, out: str | Path, is_main: bool, refit: bool
+) -> dict[str, Any]:
     from reelrec.eval import evaluate
     from reelrec.scale import barrier, rank0_first
 
-    dataset = rank0_first(lambda: load_for(config, data))
-    split = make_split(dataset, config.data)
+    protocol = protocol_for(data, config.data)
+    dataset = rank0_first(lambda: protocol.dataset)
+    split = None if protocol.name == "none" else rank0_first(protocol.split)
     model = config.build_model()
     train_data = dataset if split is None else split.train
     started = time.perf_counter()
@@ -120,14 +103,19 @@ def _train_in_memory(config: RunConfig, data: str | Path, out: str | Path, is_ma
     fit_seconds = time.perf_counter() - started
     metrics: dict[str, Any] = {}
     if split is not None and is_main:
-        result = evaluate(model, split)
-        metrics = dict(result.metrics)
+        metrics = dict(evaluate(model, split).metrics)
+    refit_info = None
+    if split is not None and refit:
+        model, train_data, refit_info = _refit(config, protocol, split, model)
     history = getattr(model, "history_", None)
+    trained_on = "split" if refit_info is None or not refit_info["fitted"] else refit_info["data"]
     record = {
         "metrics": metrics,
         "fit_seconds": fit_seconds,
-        "protocol": resolve_protocol(dataset, config.data.protocol),
+        "protocol": protocol.name,
         "history": history or [],
+        "split": {**protocol.record(), "trained_on": trained_on},
+        "refit": refit_info,
     }
     saved_config = {**config.to_json(), "data_path": str(data), "load_options": load_options(config.data)}
     if is_main:
@@ -139,7 +127,25 @@ def _train_in_memory(config: RunConfig, data: str | Path, out: str | Path, is_ma
         "metrics": metrics,
         "fit_seconds": fit_seconds,
         "protocol": record["protocol"],
+        "refit": refit_info,
     }
+
+
+def _refit(
+    config: RunConfig, protocol: EvalProtocol, split: Split, model: Recommender
+) -> tuple[Recommender, Any, dict[str, Any]]:
+    """The model to deploy, refitted on :meth:`EvalProtocol.refit_data`; the split's own ``model`` when
+    its training part already is that data (kuairec without cold users)."""
+    what = "big matrix" if protocol.name == "kuairec" else "all interactions"
+    if not protocol.refit_changes_data(split):
+        rows = len(split.train.interactions)
+        return model, split.train, {"fitted": False, "data": what, "rows": rows, "seconds": 0.0}
+    data = protocol.refit_data()
+    final = config.build_model()
+    started = time.perf_counter()
+    final.fit(data)
+    info = {"fitted": True, "data": what, "rows": len(data.interactions), "seconds": time.perf_counter() - started}
+    return final, data, info
 
 
 def evaluate_artifact(
@@ -158,9 +164,10 @@ def evaluate_artifact(
 ) -> dict[str, Any]:
     """Evaluate an artifact's model (and the baselines) on one split, without leakage.
 
-    The saved model is used as is only when its recorded training split is exactly the requested one
-    over the same vocabularies; otherwise the same model (name and parameters) is re-fitted on the
-    split's training part.
+    The saved model is used as is only when it was trained on exactly this split's training part:
+    same protocol and settings, same data content (its fingerprint, not only its ids) and the same
+    version of the code that carves the split; otherwise the same model (name and parameters) is
+    re-fitted on the split's training part. A model refitted on all the data is never reused.
     """
     from reelrec.artifacts import load_artifact
     from reelrec.eval import evaluate
@@ -169,7 +176,11 @@ def evaluate_artifact(
     extras = ("data_path", "load_options")
     config = RunConfig.from_json({k: v for k, v in art.config.items() if k not in extras}) if art.config else None
     if protocol == "none":
-        raise ValueError("evaluate needs a test split: --protocol must be auto, kuairec or holdout (got 'none')")
+        raise ValueError(
+            "evaluate needs a test split: --protocol must be auto, kuairec, holdout or temporal (got 'none')"
+        )
+    if protocol == "temporal":  # the config's spelling: a holdout split in temporal mode
+        protocol, split = "holdout", "temporal"
     try:
         data_cfg = DataConfig(
             protocol=protocol,  # type: ignore[arg-type]
@@ -180,20 +191,14 @@ def evaluate_artifact(
         )
     except ValidationError as exc:
         raise ValueError("; ".join(f"data.{part}" for part in format_errors(exc).split("; "))) from None
-    from reelrec.data import load_dataset
+    from reelrec.eval import EvalProtocol
 
-    dataset = load_dataset(data, **art.config.get("load_options", {}))
-    data_cfg.protocol = resolve_protocol(dataset, protocol)  # type: ignore[assignment]
-    the_split = make_split(dataset, data_cfg)
-    if the_split is None:
-        raise ValueError("protocol 'none' has no split to evaluate on; choose auto, kuairec, holdout or temporal")
+    evaluation = EvalProtocol.from_config(data, data_cfg.model_dump(), art.config.get("load_options", {}))
+    the_split = evaluation.split()
     model = art.model
-    reuse = (
-        config is not None
-        and _same_split(config.data, data_cfg, dataset)
-        and model.users_ == dataset.users
-        and model.items_ == dataset.items
-    )
+    saved = art.metrics.get("split") if isinstance(art.metrics, dict) else None
+    reuse = _same_split(saved, evaluation) and model.users_ == evaluation.dataset.users
+    reuse = reuse and model.items_ == evaluation.dataset.items
     comparison: dict[str, dict[str, Any]] = {}
     if reuse:
         result = evaluate(model, the_split, ks=ks, threshold=threshold)
@@ -208,14 +213,11 @@ def evaluate_artifact(
             if name == model.name:
                 continue
             comparison[name] = fit_and_evaluate(create_model(name), the_split, ks, threshold)
-    return {"model": model.name, "protocol": data_cfg.protocol, "note": note, "comparison": comparison}
+    return {"model": model.name, "protocol": evaluation.name, "note": note, "comparison": comparison}
 
 
-def _same_split(saved: DataConfig, wanted: DataConfig, dataset: Dataset) -> bool:
-    saved_protocol = resolve_protocol(dataset, saved.protocol)
-    if saved_protocol != wanted.protocol or saved.cold_user_fraction != wanted.cold_user_fraction:
+def _same_split(saved: Any, evaluation: EvalProtocol) -> bool:
+    """The artifact's recorded training split is this protocol's, on the same data and split code."""
+    if not isinstance(saved, dict) or saved.get("trained_on") != "split":
         return False
-    if wanted.protocol == "kuairec":
-        return True
-    keys = ("test_fraction", "split", "split_seed", "min_interactions")
-    return all(getattr(saved, k) == getattr(wanted, k) for k in keys)
+    return {k: v for k, v in saved.items() if k != "trained_on"} == evaluation.record()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from reelrec.bench import BenchResult, collect_run, make_split, resolve_protocol, top_items
+from reelrec.bench import BenchResult, collect_run, top_items
 from reelrec.errors import ReelrecError
 
 if TYPE_CHECKING:
@@ -110,35 +110,27 @@ def _from_artifact(path: Path, data: str | Path | None, ks: tuple[int, ...], thr
         runs = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
         return BenchResult(info=info, runs=runs, history=history, path=path)
 
-    from reelrec.data import load_dataset
-    from reelrec.eval import evaluate
+    from reelrec.eval import EvalProtocol, evaluate
 
     load_kw = {k: data_cfg[k] for k in ("duplicates", "clip") if k in data_cfg}
-    dataset = load_dataset(data, **load_kw)
+    requested = data_cfg.get("protocol") or recorded.get("protocol") or "auto"
+    settings = {**data_cfg, "protocol": "auto" if requested == "none" else requested}
+    evaluation = EvalProtocol.from_config(data, settings, load_kw)
+    dataset = evaluation.dataset
     if model.users_ != dataset.users or model.items_ != dataset.items:
         raise ReelrecError(
             f"{path} was trained on other data than {data}: the artifact knows {len(model.users_)} users and "
             f"{len(model.items_)} videos, the data has {dataset.n_users} and {dataset.n_items} "
             "(or different ids); pass the data set the model was trained on"
         )
-    requested = data_cfg.get("protocol") or recorded.get("protocol") or "auto"
-    protocol = resolve_protocol(dataset, "auto" if requested == "none" else requested)
-    if protocol == "holdout" and data_cfg.get("split") == "temporal":
-        protocol = "temporal"
-    seed = int(data_cfg.get("split_seed", 0))
-    split = make_split(
-        dataset,
-        protocol,
-        seed,
-        test_fraction=float(data_cfg.get("test_fraction", 0.2)),
-        min_interactions=int(data_cfg.get("min_interactions", 5)),
-        cold_user_fraction=float(data_cfg.get("cold_user_fraction", 0.0)),
-    )
+    protocol = evaluation.name
+    seed = evaluation.seed
+    split = evaluation.split()
     leaked = _leaked_share(model, split)
     if leaked > 0:
         warnings.append(
             f"{leaked:.1%} of the test (user, video) pairs are in the model's training data, so every figure "
-            "below is optimistic: train with a protocol (not 'none') to get honest numbers."
+            "below is optimistic: train with a protocol (not 'none') and --no-refit to get honest numbers."
         )
     result = evaluate(model, split, ks=ks, threshold=threshold)
     run, per_user, preds = collect_run(model, split, result, label=label, seed=seed, ks=ks)
