@@ -19,6 +19,8 @@ from reelrec.eval._progress import rich_progress
 from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
 from reelrec.eval._significance import PairedTest, paired_test
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
+from reelrec.eval._watch_eval import duration_bucket, duration_edges, watch_metrics
+from reelrec.eval._watch_metrics import xauc, xgauc
 
 __all__ = [
     "ComparisonTable",
@@ -31,6 +33,8 @@ __all__ = [
     "compare",
     "coverage_at_k",
     "default_threshold",
+    "duration_bucket",
+    "duration_edges",
     "evaluate",
     "graded_ndcg_at_k",
     "hit_rate_at_k",
@@ -45,4 +49,7 @@ __all__ = [
     "recall_at_k",
     "rich_progress",
     "rmse",
+    "watch_metrics",
+    "xauc",
+    "xgauc",
 ]
