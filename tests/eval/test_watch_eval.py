@@ -9,27 +9,20 @@ import numpy as np
 import polars as pl
 import pytest
 
-from reelrec.data import Dataset, FeatureTable
+from reelrec.data import FeatureTable
 from reelrec.eval import duration_bucket, duration_edges, evaluate, kuairec_split
 from reelrec.models import create_model
 from tests.conftest import make_toy_dataset
 from tests.eval.models import UserMean
 from tests.eval.test_watch_metrics import brute_xauc, brute_xgauc
+from tests.eval.watch_data import kuairec_like, with_video_duration
 
 BUCKETS = [f"{e}_dur_q{q}" for e in ("mae", "rmse") for q in range(1, 6)]
 
 
-def _with_duration(data: Dataset, source: str) -> Dataset:
-    """The toy data with its ``duration`` feature named as KuaiRec names it (milliseconds)."""
-    feats = data.item_features
-    frame = feats.frame.rename({"duration": "video_duration"})
-    kinds = {("video_duration" if k == "duration" else k): v for k, v in feats.kinds.items()}
-    return dataclasses.replace(data, item_features=FeatureTable(frame, kinds), source=source)
-
-
 @pytest.fixture(scope="module")
 def kuairec_block():
-    return kuairec_split(_with_duration(make_toy_dataset(n_users=45, n_items=60, per_user=20), "kuairec"))
+    return kuairec_split(kuairec_like())
 
 
 def _predictions(model, split) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -88,14 +81,14 @@ def test_without_durations_only_the_label_figures_are_reported():
 
 
 def test_durations_of_unknown_units_give_buckets_but_no_watch_time():
-    split = kuairec_split(_with_duration(make_toy_dataset(n_users=45, n_items=60, per_user=20), "generic"))
+    split = kuairec_split(with_video_duration(make_toy_dataset(n_users=45, n_items=60, per_user=20), "generic"))
     result = evaluate(create_model("item-mean").fit(split.train), split, ks=(5,))
     assert set(BUCKETS) <= set(result.metrics)
     assert "xauc_time" not in result.metrics
 
 
 def test_views_with_unknown_duration_are_left_out_of_the_buckets():
-    data = _with_duration(make_toy_dataset(n_users=45, n_items=60, per_user=20), "kuairec")
+    data = kuairec_like()
     frame = data.item_features.frame
     unknown = pl.Series([None if i % 4 == 0 else v for i, v in enumerate(frame["video_duration"].to_list())])
     feats = FeatureTable(frame.with_columns(unknown.cast(pl.Float64).alias("video_duration")), data.item_features.kinds)
