@@ -219,7 +219,7 @@ def _print_metrics(comparison: dict[str, dict[str, Any]], chosen: str) -> None:
         return
     names = list(comparison)
     metric_names = [m for m in _SHOWN if any(m in comparison[n] for n in names)]
-    extra_names = ("truth_graded_ndcg@10", "mae", "rmse", "fit_seconds")
+    extra_names = ("truth_graded_ndcg@10", "mae", "rmse", "xauc", "xgauc", "fit_seconds")
     extra = [m for m in extra_names if any(m in comparison[n] for n in names)]
     table = Table(title="metrics (mean over scored users)")
     table.add_column("model")
@@ -235,7 +235,7 @@ def _print_metrics(comparison: dict[str, dict[str, Any]], chosen: str) -> None:
         cells = []
         for m in metric_names + extra:
             v = comparison[n].get(m)
-            text = "" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}")
+            text = "–" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}")
             if v is not None and v == best.get(m) and len(names) > 1:
                 text = f"[bold green]{text}[/]"
             cells.append(text)
