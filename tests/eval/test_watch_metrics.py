@@ -122,6 +122,19 @@ def test_pair_counts_sum_to_the_definition():
     assert counts.score[0] / counts.pairs[0] == pytest.approx(brute_xauc(pred, truth), abs=1e-12)
 
 
+def test_huge_keys_fall_back_to_a_lexsort_with_the_same_counts(monkeypatch):
+    from reelrec.eval import _watch_metrics
+
+    rng = np.random.default_rng(2)
+    truth, pred = rng.integers(0, 5, 300).astype(float), rng.integers(0, 7, 300).astype(float)
+    users = rng.integers(0, 6, 300)
+    packed = pair_counts(pred, truth, users)
+    monkeypatch.setattr(_watch_metrics, "_KEY_LIMIT", 0)
+    fallback = pair_counts(pred, truth, users)
+    np.testing.assert_array_equal(fallback.pairs, packed.pairs)
+    np.testing.assert_array_equal(fallback.score, packed.score)
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="1-D and aligned"):
         xauc([1.0, 2.0], [1.0])

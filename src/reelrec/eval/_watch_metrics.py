@@ -29,6 +29,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from reelrec.eval._metrics import MetricResult, check_pairs
 
+# Largest (user, truth rank, prediction rank) key packed into one int64; beyond it a slower lexsort.
+_KEY_LIMIT = 2**62
+
 
 @dataclass(frozen=True)
 class PairCounts:
@@ -80,6 +83,14 @@ def _run_pairs(sorted_key: NDArray[np.int64], group: NDArray[np.int64], n_groups
     length = np.diff(np.append(starts, n))
     # float64 weights hold pair counts exactly up to 2**53.
     return np.bincount(group[starts], weights=length * (length - 1) // 2, minlength=n_groups).astype(np.int64)
+
+
+def _run_ids(*sorted_columns: NDArray[np.int64]) -> NDArray[np.int64]:
+    """An id per run of equal rows, for columns sorted together (ids ascend along the rows)."""
+    change = np.zeros(len(sorted_columns[0]), bool)
+    for col in sorted_columns:
+        change[1:] |= col[1:] != col[:-1]
+    return np.cumsum(change)
 
 
 def _rank_in_group(
@@ -172,16 +183,16 @@ def pair_counts(
         counts = np.bincount(rank_p).astype(np.int64)
         pred_ties = np.array([int((counts * (counts - 1) // 2).sum())], np.int64)
     # One int64 key orders the views by (user, truth ascending, prediction descending).
-    if n_groups * n_t * n_p < 2**62:
+    if n_groups * n_t * n_p < _KEY_LIMIT:
         key = (rows * n_t + rank_t) * n_p + (n_p - 1 - rank_p)
         order = np.argsort(key)
         key = key[order]
+        truth_key = key // n_p
     else:
         order = np.lexsort((-rank_p, rank_t, rows))
-        key = np.cumsum(np.concatenate([[0], (np.diff(rows[order]) != 0) | (np.diff(rank_t[order]) != 0)
-                                        | (np.diff(rank_p[order]) != 0)]))
+        key = _run_ids(rows[order], rank_t[order], rank_p[order])
+        truth_key = _run_ids(rows[order], rank_t[order])
     group = rows[order]
-    truth_key = rows[order] * n_t + rank_t[order]
     truth_ties = _run_pairs(truth_key, group, n_groups)
     both_ties = _run_pairs(key, group, n_groups)
     sizes = np.bincount(rows, minlength=n_groups).astype(np.int64)
