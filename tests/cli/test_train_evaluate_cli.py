@@ -255,6 +255,9 @@ def test_evaluate_holdout_json_refits_on_the_split(capsys, mf_artifact, kuairec_
     assert set(result["comparison"]) == {"mf"}
     metrics = result["comparison"]["mf"]
     assert {"ndcg@5", "ndcg@10", "mae", "rmse"} <= set(metrics) and "ndcg@20" not in metrics
+    # Watch-time figures of a label-predicting model on KuaiRec-shaped data (issue 10, section 3).
+    assert {"xauc", "xgauc", "xauc_time", "xgauc_time", "mae_dur_q1", "rmse_dur_q5"} <= set(metrics)
+    assert 0.5 < metrics["xauc"] < 1.0  # MF orders watch ratios better than chance
     assert 0.0 <= metrics["ndcg@5"] <= 1.0 and metrics["rmse"] >= metrics["mae"] > 0.0
 
 

@@ -1,17 +1,17 @@
-"""One benchmark shared by the report tests: a regressor, a neural model with history, cold users."""
+"""One benchmark shared by the report tests: a regressor, a neural model with history, cold users, video lengths."""
 
 from pathlib import Path
 
 import pytest
 
 from reelrec.bench import run_bench
-from tests.conftest import make_toy_dataset
+from tests.eval.watch_data import kuairec_like
 
 
 @pytest.fixture(scope="session")
 def bench_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report-bench") / "bench"
-    data = make_toy_dataset(n_users=45, n_items=60, per_user=20)
+    data = kuairec_like(n_users=45, n_items=60, per_user=20)
     run_bench(
         data,
         ["popularity", "item-mean", "two-tower"],

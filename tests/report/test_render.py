@@ -5,6 +5,7 @@ import io
 from html.parser import HTMLParser
 
 import numpy as np
+import polars as pl
 import pytest
 from matplotlib.image import imread
 
@@ -22,7 +23,7 @@ class _Collect(HTMLParser):
         self.tags: list[tuple[str, dict[str, str]]] = []
         self.section_images: dict[str, int] = {}
         self.section_missing: dict[str, int] = {}
-        self.best_cells = 0
+        self.best_cells: dict[str | None, int] = {}
         self._section: str | None = None
 
     def handle_starttag(self, tag, attrs):
@@ -37,7 +38,7 @@ class _Collect(HTMLParser):
         elif tag == "p" and attrs.get("class") == "missing" and self._section:
             self.section_missing[self._section] += 1
         elif tag == "td" and attrs.get("class") == "best":
-            self.best_cells += 1
+            self.best_cells[self._section] = self.best_cells.get(self._section, 0) + 1
 
 
 def _parse(path) -> _Collect:
@@ -84,12 +85,28 @@ def test_images_decode_as_png(report_path):
 def test_summary_marks_the_best_and_reports_significance(report_path, bench_dir):
     bench = BenchResult.read(bench_dir)
     parsed = _parse(report_path)
-    assert parsed.best_cells == sum(len(models) for models in bench.best().values())
+    assert parsed.best_cells["summary"] == sum(len(models) for models in bench.best().values())
     text = report_path.read_text(encoding="utf-8")
     sig = bench.significance
     assert sig is not None and f"{sig.a} vs {sig.b} on ndcg@10" in text
     for model in ("popularity", "item-mean", "two-tower"):
         assert f"<td>{model}</td>" in text
+
+
+def test_watch_time_section_tables_xauc_and_errors_by_video_length(report_path, bench_dir):
+    bench = BenchResult.read(bench_dir)
+    text = report_path.read_text(encoding="utf-8")
+    section = text.split('<section id="watch-time"')[1].split("</section>")[0]
+    for header in ("XAUC ↑", "XGAUC ↑", "XAUC time ↑", "MAE q1 ↓", "RMSE q5 ↓"):
+        assert f"<th>{header}</th>" in section, header
+    popularity = section.split("<td>popularity</td>")[1].split("</tr>")[0]
+    assert popularity.count("<td>–</td>") == popularity.count("<td")  # ranking only: every cell a dash
+    item_mean = bench.runs.filter(pl.col("model") == "item-mean")["xauc"].to_numpy()
+    assert f"{item_mean.mean():.4f} ± {item_mean.std(ddof=1):.4f}" in section
+    # One best per column: two regressors, 2 label + 2 watch-time XAUC columns, 5 MAE and 5 RMSE buckets.
+    assert _parse(report_path).best_cells["watch-time"] == 14
+    for seed, edges in bench.duration_edges().items():
+        assert f"Seed {seed}: video_duration quintile edges over the test views {edges[0]:g}" in section
 
 
 def test_artifact_without_data_shows_its_recorded_metrics(toy_dataset, tmp_path):

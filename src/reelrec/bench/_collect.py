@@ -70,7 +70,8 @@ def collect_run(
     Returns
     -------
     run : dict
-        ``model``, ``seed``, every metric, ``pop_share@K``, counts and recommend timings.
+        ``model``, ``seed``, every metric, ``pop_share@K``, counts, recommend timings and the
+        video-duration quintile edges of the split (``duration_edges``, empty without durations).
     per_user : polars.DataFrame
         ``model, seed, user, user_id, cold, n_train`` and one float32 column per per-user metric.
     predictions : polars.DataFrame
@@ -86,6 +87,7 @@ def collect_run(
     run["predict_seconds"] = float(result.predict_seconds)
     run["n_users"] = int(result.n_scored)
     run["n_cold_users"] = int(result.n_cold_scored)
+    run["duration_edges"] = [float(e) for e in result.duration_edges]
 
     train = split.train
     n_train = np.bincount(train.interactions.user, minlength=train.n_users).astype(np.int32)

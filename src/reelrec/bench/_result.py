@@ -3,10 +3,10 @@
 Layout of a bench directory (format version 1)::
 
     OUT/
-      bench.json         configuration, protocol, data summary, summary table, best, significance
-      bench.md           the table in Markdown (best per column in bold) plus the protocol
-      bench.csv          the table: <column>_mean, <column>_std per model, and which columns it wins
-      runs.parquet       one row per (model, seed): every metric at every K, timings, memory
+      bench.json         configuration, protocol, data summary, summary and watch-time tables, best, significance
+      bench.md           the table in Markdown (best per column in bold) plus the protocol and watch-time tables
+      bench.csv          both tables: <column>_mean, <column>_std per model, and which columns it wins
+      runs.parquet       one row per (model, seed): every metric at every K, timings, memory, duration edges
       per_user.parquet   one row per (model, seed, scored user): per-user metrics, training size, cold flag
       predictions.parquet  regressing models: predicted vs observed label on (a sample of) test pairs
       history.json       neural models: training history per epoch, per seed
@@ -45,6 +45,8 @@ FAMILY_ORDER = (
     "coverage",
     "mae",
     "rmse",
+    "xauc",
+    "xgauc",
     "truth_mae",
     "truth_rmse",
     "pop_share",
@@ -62,6 +64,10 @@ _HEADERS = {
     "coverage": "Cov",
     "mae": "MAE",
     "rmse": "RMSE",
+    "xauc": "XAUC",
+    "xgauc": "XGAUC",
+    "xauc_time": "XAUC time",
+    "xgauc_time": "XGAUC time",
     "truth_mae": "truth MAE",
     "truth_rmse": "truth RMSE",
     "pop_share": "top-1% share",
@@ -82,7 +88,11 @@ _NON_METRIC = {
     "peak_rss_mib",
     "n_users",
     "n_cold_users",
+    "duration_edges",
 }
+#: Watch-time detail (KuaiRec-style data): its own tables, so the main one stays readable.
+WATCH_TIME_COLUMNS = ("xauc_time", "xgauc_time")
+_BUCKET_RE = re.compile(r"^(?P<error>mae|rmse)_dur_q(?P<q>\d+)$")
 
 
 class BenchFormatError(ReelrecError, ValueError):
@@ -95,10 +105,31 @@ def split_metric(column: str) -> tuple[str, int | None]:
     return (m["family"], int(m["k"])) if m else (column, None)
 
 
+def is_watch_detail(column: str) -> bool:
+    """Watch time XAUC/XGAUC and errors by duration bucket: shown in the watch-time tables, not the main one."""
+    return column in WATCH_TIME_COLUMNS or _BUCKET_RE.match(column) is not None
+
+
+def watch_columns(columns: list[str]) -> list[str]:
+    """The watch-time detail columns present: XAUC/XGAUC on watch time, then MAE and RMSE by bucket."""
+    def key(col: str) -> tuple[bool, int]:
+        m = _BUCKET_RE.match(col)
+        return m["error"] != "mae", int(m["q"])
+
+    buckets = sorted((c for c in columns if _BUCKET_RE.match(c)), key=key)
+    return [c for c in WATCH_TIME_COLUMNS if c in columns] + buckets
+
+
 def metric_columns(columns: list[str], k: int | None = None) -> list[str]:
     """Metric columns in table order; only those at cutoff ``k`` (plus K-free ones) when ``k`` is given."""
     # Of the cold-user figures only NDCG makes the table; the report breaks the rest down.
-    found = [c for c in columns if c not in _NON_METRIC and (not c.startswith("cold_") or c.startswith("cold_ndcg@"))]
+    found = [
+        c
+        for c in columns
+        if c not in _NON_METRIC
+        and not is_watch_detail(c)
+        and (not c.startswith("cold_") or c.startswith("cold_ndcg@"))
+    ]
 
     def key(col: str) -> tuple[int, str, int]:
         family, kk = split_metric(col)
@@ -110,6 +141,9 @@ def metric_columns(columns: list[str], k: int | None = None) -> list[str]:
 
 
 def header_for(column: str) -> str:
+    bucket = _BUCKET_RE.match(column)
+    if bucket:
+        return f"{_HEADERS[bucket['error']]} q{bucket['q']}"
     family, k = split_metric(column)
     name = _HEADERS.get(family, family)
     return f"{name}@{k}" if k is not None else name
@@ -159,6 +193,25 @@ class BenchResult:
         costs = [c for c in COST_COLUMNS if c.key in self.runs.columns]
         return [Column(c, header_for(c)) for c in metrics] + costs
 
+    def watch_columns(self) -> list[Column]:
+        """Watch-time detail columns with a value: XAUC/XGAUC on watch time, MAE and RMSE by duration quintile."""
+        return [Column(c, header_for(c)) for c in watch_columns(self.runs.columns) if self._has_values(c)]
+
+    def watch_summary(self) -> pl.DataFrame:
+        """Mean and std over seeds per model for :meth:`watch_columns` (empty without them)."""
+        cols = self.watch_columns()
+        return summarize(self.runs, [c.key for c in cols]) if cols else pl.DataFrame()
+
+    def duration_edges(self) -> dict[int, list[float]]:
+        """Video-duration quintile edges of the test views, per seed (empty when the data has no durations)."""
+        if "duration_edges" not in self.runs.columns:
+            return {}
+        out: dict[int, list[float]] = {}
+        for seed, edges in self.runs.select("seed", "duration_edges").iter_rows():
+            if edges:
+                out.setdefault(int(seed), [float(e) for e in edges])
+        return out
+
     def _has_values(self, column: str) -> bool:
         values = self.runs[column].cast(pl.Float64).fill_nan(None)
         return values.null_count() < len(values)
@@ -201,6 +254,7 @@ class BenchResult:
         lines.append("")
         sig = self.significance
         lines.append(sig.sentence() if sig else str(info.get("significance", {}).get("note", "not computed")))
+        lines += self._watch_markdown()
         failures = info.get("failures") or []
         if failures:
             lines += ["", "## Failures", ""]
@@ -213,10 +267,36 @@ class BenchResult:
                 lines += [f"### K = {kk}", "", to_markdown(self.summary(kk), self.columns(kk))]
         return "\n".join(lines).rstrip() + "\n"
 
+    def _watch_markdown(self) -> list[str]:
+        cols = self.watch_columns()
+        if not cols:
+            return []
+        edges = self.duration_edges()
+        lines = ["", "## Watch time", ""]
+        if edges:
+            lines.append(
+                "Errors by video-duration quintile (q1 = shortest fifth of the test views; a view on an inner "
+                "edge goes to the upper bucket). Edges, in the data's `video_duration` units: "
+                + "; ".join(f"seed {s}: " + ", ".join(f"{e:g}" for e in v) for s, v in edges.items())
+                + "."
+            )
+        if any(c.key in WATCH_TIME_COLUMNS for c in cols):
+            lines.append("XAUC/XGAUC time: the same pairs ordered by watch time in seconds (ratio × duration).")
+        lines.append("")
+        lines.append(to_markdown(self.watch_summary(), cols))
+        return lines
+
     def to_json(self) -> dict[str, Any]:
-        """The summary in JSON form (``--json``): info plus the table rows and the winners."""
+        """The summary in JSON form (``--json``): info plus the table rows, the winners and the watch-time table."""
         # Strict JSON: NaN and infinities become null (json.dumps would write bare NaN).
-        return _jsonable({**self.info, "table": self.summary().to_dicts(), "best": self.best()})
+        watch = self.watch_summary()
+        return _jsonable({
+            **self.info,
+            "table": self.summary().to_dicts(),
+            "best": self.best(),
+            "watch_table": watch.to_dicts(),
+            "duration_edges": {str(s): e for s, e in self.duration_edges().items()},
+        })
 
     # ------------------------------------------------------------- disk
     def write(self, out: str | Path) -> Path:
@@ -226,7 +306,7 @@ class BenchResult:
         files = {
             "bench.json": "configuration, protocol, summary, significance",
             "bench.md": "the table in Markdown",
-            "bench.csv": "the table: mean and std per column",
+            "bench.csv": "the table and the watch-time columns: mean and std per column",
             "runs.parquet": "one row per (model, seed)",
             "per_user.parquet": "per-user metrics, training size and cold flag",
             "predictions.parquet": "predicted vs observed labels of regressing models",
@@ -237,7 +317,12 @@ class BenchResult:
         self.per_user.write_parquet(out / "per_user.parquet")
         self.predictions.write_parquet(out / "predictions.parquet")
         _write_json(out / "history.json", {"models": self.history})
-        to_csv_frame(self.summary(), self.columns()).write_csv(out / "bench.csv", float_precision=6)
+        cols = self.columns() + self.watch_columns()
+        if not self.runs.is_empty():
+            csv = to_csv_frame(summarize(self.runs, [c.key for c in cols]), cols)
+        else:
+            csv = to_csv_frame(self.summary(), cols)
+        csv.write_csv(out / "bench.csv", float_precision=6)
         (out / "bench.md").write_text(self.markdown())
         _write_json(out / "bench.json", {"format": FORMAT, "format_version": FORMAT_VERSION, **self.to_json()})
         self.path = out
@@ -259,7 +344,7 @@ class BenchResult:
                 f"{meta_path}: format {info.get('format')!r} version {info.get('format_version')!r} is not "
                 f"supported (expected {FORMAT!r} version {FORMAT_VERSION})"
             )
-        for key in ("format", "format_version", "table", "best"):
+        for key in ("format", "format_version", "table", "best", "watch_table", "duration_edges"):
             info.pop(key, None)
         frames = {}
         for name in ("runs", "per_user", "predictions"):

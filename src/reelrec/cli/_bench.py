@@ -181,7 +181,7 @@ def report(
 ) -> None:
     """Render a single self-contained HTML report (plots embedded as PNG) from a bench or an artifact.
 
-    Sections: summary, training curves, metrics@K, predicted vs true, per-user NDCG, cold vs warm,
+    Sections: summary, training curves, metrics@K, predicted vs true, watch time, per-user NDCG, cold vs warm,
     popularity bias, coverage.
 
     Example: reelrec report runs/b1 --out report.html

@@ -322,14 +322,14 @@ def _print_metrics(comparison: dict[str, dict[str, Any]], chosen: str) -> None:
         return
     names = list(comparison)
     metric_names = [m for m in _SHOWN if any(m in comparison[n] for n in names)]
-    extra_names = ("truth_graded_ndcg@10", "mae", "rmse", "fit_seconds")
+    extra_names = ("truth_graded_ndcg@10", "mae", "rmse", "xauc", "xgauc", "fit_seconds")
     columns = metric_names + [m for m in extra_names if any(m in comparison[n] for n in names)]
     cells: dict[str, list[str]] = {}
     for m in columns:
         values = [comparison[n].get(m) for n in names]
         present = [v for v in values if v is not None]
         best = (min(present) if m in ("mae", "rmse", "fit_seconds") else max(present)) if present else None
-        texts = ["" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}") for v in values]
+        texts = ["–" if v is None else (f"{v:.1f}" if m == "fit_seconds" else f"{v:.4f}") for v in values]
         cells[m] = [
             f"[bold green]{t}[/]" if v is not None and v == best and len(names) > 1 else t
             for t, v in zip(texts, values, strict=True)

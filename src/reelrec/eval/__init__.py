@@ -22,6 +22,8 @@ from reelrec.eval._protocol import EvalProtocol
 from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
 from reelrec.eval._significance import PairedTest, paired_test, paired_test_scores
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
+from reelrec.eval._watch_eval import duration_bucket, duration_edges, watch_metrics
+from reelrec.eval._watch_metrics import xauc, xgauc
 
 __all__ = [
     "ComparisonTable",
@@ -36,6 +38,8 @@ __all__ = [
     "coverage_at_k",
     "dataset_fingerprint",
     "default_threshold",
+    "duration_bucket",
+    "duration_edges",
     "evaluate",
     "graded_ndcg_at_k",
     "hit_rate_at_k",
@@ -51,4 +55,7 @@ __all__ = [
     "recall_at_k",
     "rich_progress",
     "rmse",
+    "watch_metrics",
+    "xauc",
+    "xgauc",
 ]

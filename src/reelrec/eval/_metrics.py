@@ -338,19 +338,25 @@ def coverage_at_k(recs: ArrayLike, k: int, catalogue_size: int) -> float:
     return len(distinct) / catalogue_size
 
 
-def _errors(
-    predicted: ArrayLike, actual: ArrayLike, users: ArrayLike | None, n_users: int | None
-) -> tuple[NDArray[np.float64], NDArray[np.int64] | None, int]:
+def check_pairs(predicted: ArrayLike, actual: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``predicted`` and ``actual`` as aligned 1-D float64 arrays; ``ValueError`` if misaligned or not finite."""
     pred = np.asarray(predicted, dtype=np.float64)
     act = np.asarray(actual, dtype=np.float64)
     if pred.ndim != 1 or pred.shape != act.shape:
         raise ValueError(f"predicted and actual must be 1-D and aligned, got shapes {pred.shape} and {act.shape}")
-    if len(pred) == 0:
-        raise ValueError("no (prediction, label) pairs to score")
     for name, arr in (("predicted", pred), ("actual", act)):
         bad = ~np.isfinite(arr)
         if bad.any():
             raise ValueError(f"{int(bad.sum())} of {len(arr)} {name} values are not finite (first at {bad.argmax()})")
+    return pred, act
+
+
+def _errors(
+    predicted: ArrayLike, actual: ArrayLike, users: ArrayLike | None, n_users: int | None
+) -> tuple[NDArray[np.float64], NDArray[np.int64] | None, int]:
+    pred, act = check_pairs(predicted, actual)
+    if len(pred) == 0:
+        raise ValueError("no (prediction, label) pairs to score")
     if users is None:
         return pred - act, None, 0
     rows = np.asarray(users, dtype=np.int64)

@@ -27,6 +27,7 @@ from reelrec.eval._metrics import (
     rmse,
 )
 from reelrec.eval._splits import Split
+from reelrec.eval._watch_eval import Durations, split_durations, watch_metrics
 from reelrec.models._base import Recommender
 
 #: ``progress(stage, done, total)``: called after each batch of a stage (``"fit <name>"``, ``"recommend"``...).
@@ -56,7 +57,9 @@ class EvalResult:
     metrics : dict
         Name -> float: ``"ndcg@10"``, ``"precision@10"``, ``"recall@10"``, ``"map@10"``,
         ``"hit_rate@10"``, ``"graded_ndcg@10"``, ``"coverage@10"`` for each k, ``"mae"`` /
-        ``"rmse"`` for regressing models, ``"truth_graded_ndcg@k"`` / ``"truth_mae"`` /
+        ``"rmse"``, ``"xauc"``, ``"xgauc"`` for regressing models (with a video-duration feature also
+        ``"mae_dur_q1..5"``, ``"rmse_dur_q1..5"``, and on KuaiRec ``"xauc_time"``, ``"xgauc_time"``:
+        see :func:`reelrec.eval.watch_metrics`), ``"truth_graded_ndcg@k"`` / ``"truth_mae"`` /
         ``"truth_rmse"`` against planted truth, and the same ranking names prefixed ``"cold_"`` for
         cold users. Ranking figures are means over warm users where defined (a user with no
         relevant test item is not scored); MAE/RMSE pool all warm test pairs.
@@ -80,6 +83,8 @@ class EvalResult:
         Relevance threshold used (``None``: any label > 0).
     protocol : dict
         The split's protocol name and parameters.
+    duration_edges : tuple of float
+        Video-duration quintile edges of the ``*_dur_q*`` buckets (empty without durations).
     """
 
     model: str
@@ -94,6 +99,7 @@ class EvalResult:
     predict_seconds: float
     threshold: float | None
     protocol: dict[str, Any] = field(default_factory=dict)
+    duration_edges: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (no per-user arrays)."""
@@ -107,6 +113,7 @@ class EvalResult:
             "predict_seconds": self.predict_seconds,
             "threshold": self.threshold,
             "protocol": dict(self.protocol),
+            "duration_edges": list(self.duration_edges),
         }
 
 
@@ -125,6 +132,7 @@ class _Targets:
     warm_pairs: NDArray[np.bool_]
     truth: NDArray[np.float32] | None
     threshold: float | None
+    durations: Durations | None
 
 
 def _gain(values: NDArray[np.float32], label_name: str) -> NDArray[np.float32]:
@@ -185,6 +193,7 @@ def _prepare(split: Split, threshold: float | None) -> _Targets:
     catalogue = split.catalogue()
     if len(catalogue) == 0:
         raise ValueError("the split's catalogue is empty: no item occurs in training")
+    warm_pairs = ~cold[rows]
     return _Targets(
         users=users,
         cold=cold,
@@ -194,9 +203,10 @@ def _prepare(split: Split, threshold: float | None) -> _Targets:
         truth_gains=truth_gains,
         test=test,
         test_rows=rows,
-        warm_pairs=~cold[rows],
+        warm_pairs=warm_pairs,
         truth=split.truth,
         threshold=threshold,
+        durations=split_durations(split, warm_pairs),
     )
 
 
@@ -278,6 +288,11 @@ def _errors(
         per_user[name] = result.per_user
         if targets.truth is not None:
             metrics[f"truth_{name}"] = fn(pred, targets.truth[sel]).mean
+    durations = targets.durations
+    duration = durations.per_row[sel] if durations is not None else None
+    found, found_per_user = watch_metrics(pred, actual, rows, n, duration, durations)
+    metrics.update(found)
+    per_user.update(found_per_user)
     return seconds
 
 
@@ -345,6 +360,7 @@ def _evaluate(
         predict_seconds=pred_seconds,
         threshold=targets.threshold,
         protocol={"name": split.protocol, **split.params},
+        duration_edges=tuple(float(e) for e in targets.durations.edges) if targets.durations is not None else (),
     )
 
 

@@ -6,6 +6,10 @@ import base64
 import html
 from dataclasses import dataclass, field
 
+import polars as pl
+
+from reelrec.bench._table import Column, table_cells
+
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d1d1f; background: #fff; }
 header { background: #0b2545; color: #fff; padding: 18px 32px; }
@@ -90,3 +94,13 @@ def page(title: str, subtitle: str, sections: list[Section], footer: str) -> str
         f"<nav>{nav}</nav>\n<main>\n{body}\n"
         f'<p class="small">{html.escape(footer)}</p>\n</main>\n</body>\n</html>\n'
     )
+
+
+def summary_table(summary: pl.DataFrame, cols: list[Column]) -> str:
+    """One row per model, mean ± std cells, the best of each column highlighted."""
+    header = ["model", *(f"{c.header} {c.arrow}".rstrip() for c in cols)]
+    rows = [
+        [(model, False), *cells]
+        for model, cells in zip(summary["model"].to_list(), table_cells(summary, cols), strict=True)
+    ]
+    return table_html(header, rows)

@@ -13,10 +13,10 @@ import polars as pl
 from reelrec._atomic import atomic_write_text
 from reelrec.bench import BenchResult
 from reelrec.bench._result import describe_protocol
-from reelrec.bench._table import table_cells
 from reelrec.report import _plots
-from reelrec.report._html import Section, page, table_html
+from reelrec.report._html import Section, page, summary_table, table_html
 from reelrec.report._sources import load_source
+from reelrec.report._watch import watch_section
 
 #: Section ids, in page order (tests and links rely on them).
 SECTION_IDS: tuple[str, ...] = (
@@ -24,6 +24,7 @@ SECTION_IDS: tuple[str, ...] = (
     "training-curves",
     "metrics-at-k",
     "predicted-vs-true",
+    "watch-time",
     "per-user-ndcg",
     "cold-vs-warm",
     "popularity-bias",
@@ -134,6 +135,9 @@ def build_sections(bench: BenchResult, step: Callable[[str], None] = lambda _t: 
         _add(s, _plots.predicted_vs_true(bench.predictions, colours, label_name), "predicted vs true", "")
     sections.append(s)
 
+    step("plotting watch-time figures")
+    sections.append(watch_section(bench, label_name, colours))
+
     step("plotting per-user results")
     s = Section(
         "per-user-ndcg",
@@ -212,14 +216,7 @@ def _summary(bench: BenchResult) -> Section:
     if bench.runs.is_empty():
         s.missing = "no results"
         return s
-    cols = bench.columns()
-    header = ["model", *(f"{c.header} {c.arrow}".rstrip() for c in cols)]
-    summary = bench.summary()
-    rows = [
-        [(model, False), *cells]
-        for model, cells in zip(summary["model"].to_list(), table_cells(summary, cols), strict=True)
-    ]
-    s.add_html(table_html(header, rows))
+    s.add_html(summary_table(bench.summary(), bench.columns()))
     method = info.get("memory_method")
     if method:
         s.add_text(f"Peak RSS Δ: growth of the process's resident memory during fit, measured in-process "
