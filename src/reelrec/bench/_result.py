@@ -26,6 +26,7 @@ import polars as pl
 
 from reelrec.bench._stats import PairedTest
 from reelrec.bench._table import Column, best_models, summarize, to_csv_frame, to_markdown
+from reelrec.bench._tuning import tuning_markdown
 from reelrec.errors import ReelrecError
 
 FORMAT = "reelrec-bench"
@@ -71,6 +72,7 @@ COST_COLUMNS = (
     Column("fit_seconds", "train s", 2),
     Column("recommend_seconds", "recommend s", 3),
     Column("peak_rss_mib", "in-process peak RSS Δ MiB", 1),
+    Column("tune_seconds", "tune s", 1),
 )
 _K_RE = re.compile(r"^(?P<family>[a-z_0-9]+)@(?P<k>\d+)$")
 _NON_METRIC = {
@@ -80,6 +82,7 @@ _NON_METRIC = {
     "recommend_seconds",
     "predict_seconds",
     "peak_rss_mib",
+    "tune_seconds",
     "n_users",
     "n_cold_users",
 }
@@ -201,6 +204,8 @@ class BenchResult:
         lines.append("")
         sig = self.significance
         lines.append(sig.sentence() if sig else str(info.get("significance", {}).get("note", "not computed")))
+        if info.get("tuning"):
+            lines += ["", tuning_markdown(info).rstrip()]
         failures = info.get("failures") or []
         if failures:
             lines += ["", "## Failures", ""]
@@ -308,6 +313,10 @@ def describe_protocol(info: dict[str, Any]) -> str:
     parts.append(f"seeds {', '.join(str(s) for s in seeds)} (split and model init)")
     if info.get("fast"):
         parts.append("**fast** hyperparameters (smoke test, not tuned)")
+    if info.get("tuning"):
+        tuning = info["tuning"]
+        parts.append(f"every model tuned alike: {tuning['trials']} random-search trials per seed on validation "
+                     f"{tuning['metric']} (see Tuning)")
     return "; ".join(parts) + "."
 
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from reelrec.cli import _bench, _data, _models, _serve, _synth
+from reelrec.cli import _bench, _data, _models, _serve, _synth, _tune
 from reelrec.cli._common import err_console
 from reelrec.errors import ReelrecError
 
@@ -29,7 +29,7 @@ def _root() -> None:
     """reelrec: recommendations for short-video platforms."""
 
 
-for module in (_data, _synth, _models, _serve, _bench):
+for module in (_data, _synth, _models, _serve, _bench, _tune):
     module.register(app)
 
 
