@@ -130,10 +130,10 @@ class BPR(Recommender):
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:
         return {
-            "embedding_size": IntRange(16, 256, log=True),
+            "embedding_size": IntRange(16, 128, log=True),
             "learning_rate": LogUniform(0.005, 0.5),
             "reg": LogUniform(1e-4, 0.1),
-            "epochs": IntRange(5, 100, log=True),
+            "epochs": IntRange(5, 60, log=True),
         }
 
     def _check_params(self) -> None:

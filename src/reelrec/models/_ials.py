@@ -34,7 +34,7 @@ def confidence_matrix(dataset: Dataset, alpha: float, scaling: Scaling) -> sp.cs
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"interactions.label row {row} is {inter.label[row]!r}; ials needs finite labels >= 0 "
+            f"interactions.label row {row} is {float(inter.label[row])!r}; ials needs finite labels >= 0 "
             f"({int(bad.sum())} rows are not)"
         )
     summed = sp.csr_matrix((label, (inter.user, inter.item)), shape=(dataset.n_users, dataset.n_items))
@@ -129,10 +129,10 @@ class ImplicitALS(Recommender):
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:
         return {
-            "embedding_size": IntRange(16, 128, log=True),
+            "embedding_size": IntRange(16, 96, log=True),
             "reg": LogUniform(1e-2, 1e3),
             "alpha": LogUniform(0.1, 100.0),
-            "epochs": IntRange(3, 20),
+            "epochs": IntRange(3, 15),
         }
 
     def _check_params(self) -> None:

@@ -228,9 +228,9 @@ class BiasedMF(Recommender):
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:
         return {
-            "embedding_size": IntRange(8, 128, log=True),
+            "embedding_size": IntRange(8, 64, log=True),
             "reg": LogUniform(0.1, 100.0),
-            "epochs": IntRange(5, 30),
+            "epochs": IntRange(3, 20),
         }
 
     def _check_params(self) -> None:
