@@ -65,3 +65,19 @@ def test_bad_input_is_one_clear_error(data_dir, capsys, args, names):
     assert code == 2 and "Traceback" not in err, err
     for name in names:
         assert name in err, (name, err)
+
+
+def test_bench_tune_prints_and_stores_the_chosen_values(data_dir, tmp_path, capsys):
+    out = tmp_path / "bench"
+    code, text, err = run(capsys, "bench", data_dir, "--models", "popularity,itemknn", "--seeds", "2", "--tune",
+                          "--trials", "3", "--out", out)
+    assert code == 0, err
+    assert "## Tuning" in text and "tune s" in text
+    rows = [line for line in text.split("## Tuning")[1].splitlines() if line.startswith("| itemknn")]
+    assert len(rows) == 2  # one per seed
+    stored = json.loads((out / "bench.json").read_text())["tuning"]
+    assert stored["trials"] == 3 and set(stored["models"]) == {"popularity", "itemknn"}
+    for seed, rec in stored["models"]["itemknn"].items():
+        shown = next(r for r in rows if r.split("|")[2].strip() == seed)
+        assert all(f"{k}=" in shown for k in rec["chosen"])
+    assert "| itemknn |" in (out / "bench.md").read_text().split("## Tuning")[1]
