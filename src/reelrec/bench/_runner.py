@@ -30,7 +30,7 @@ from reelrec.bench._plan import (
 from reelrec.bench._progress import StepProgress, progress_mode
 from reelrec.bench._result import BenchResult, check_out_dir
 from reelrec.bench._stats import paired_test
-from reelrec.bench._tuning import tune_entry, tuning_record
+from reelrec.bench._tuning import tune_entry, tuning_info, tuning_record
 from reelrec.data import Dataset
 from reelrec.errors import ReelrecError
 from reelrec.models import Recommender
@@ -212,20 +212,19 @@ def run_bench(
             for entry in entries:
                 step = f"seed {seed} ({si + 1}/{len(seed_list)}) · {entry.label}"
                 try:
-                    chosen: dict[str, Any] = {}
-                    tune_seconds = None
+                    tuned = None
                     if validation is not None:
                         bar.describe(f"{step} · tuning ({tune_trials} trials)")
                         tuned = tune_entry(entry, validation, seed, tune_trials, f"ndcg@{table_k}", threshold,
                                            trial_budget_s)
                         tuning.setdefault(entry.label, {})[str(seed)] = tuning_record(tuned)
-                        chosen, tune_seconds = tuned.chosen, tuned.seconds
                     run, users, preds, hist, method = _run_one(
                         entry, split, seed, ks_t, threshold, max_prediction_rows, top,
-                        describe=lambda text, step=step: bar.describe(f"{step} · {text}"), overrides=chosen,
+                        describe=lambda text, step=step: bar.describe(f"{step} · {text}"),
+                        overrides=tuned.chosen if tuned else None,
                     )
-                    if tune_seconds is not None:
-                        run["tune_seconds"] = tune_seconds
+                    if tuned is not None:
+                        run["tune_seconds"] = tuned.seconds
                 except Exception as exc:  # one broken model must not sink the whole benchmark
                     message = f"{type(exc).__name__}: {exc}"
                     failures.append({"model": entry.label, "seed": seed, "error": message})
@@ -281,8 +280,7 @@ def run_bench(
             "environment": _environment(),
         }
         if tune_trials:
-            info["tuning"] = {"trials": int(tune_trials), "metric": f"ndcg@{table_k}", "method": "random search",
-                              "trial_budget_s": trial_budget_s, "models": tuning}
+            info["tuning"] = tuning_info(int(tune_trials), f"ndcg@{table_k}", trial_budget_s, tuning)
         result = BenchResult(info=info, runs=runs_frame, per_user=per_user_frame, predictions=preds_frame,
                              history=history)
         info["significance"] = _significance(per_user_frame, result.summary(), result.primary_metric, n_boot)

@@ -39,6 +39,14 @@ def tuning_record(result: TuneResult) -> dict[str, Any]:
     }
 
 
+def tuning_info(
+    trials: int, metric: str, trial_budget_s: float | None, models: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """``bench.json``'s ``tuning``: the search's settings and, per model label and seed, its record."""
+    return {"trials": trials, "metric": metric, "method": "random search", "trial_budget_s": trial_budget_s,
+            "models": models}
+
+
 def tuning_rows(info: dict[str, Any]) -> list[list[str]]:
     """``[model, seed, chosen values, validation score, tune s]`` rows for the tables."""
     rows = []
