@@ -9,6 +9,9 @@ from scipy import stats
 
 from reelrec.bench import BenchResult, run_bench
 from reelrec.errors import ReelrecError
+from reelrec.eval import EvalProtocol, evaluate
+from reelrec.models import create_model
+from reelrec.tune import tune
 from tests.conftest import make_toy_dataset
 
 MODELS = ["popularity", "item-mean", "mf"]
@@ -160,3 +163,25 @@ def test_refuses_to_write_into_a_foreign_directory(toy_dataset, tmp_path):
     with pytest.raises(ReelrecError, match=r"holds no bench\.json"):
         run_bench(toy_dataset, ["popularity"], seeds=1, out=tmp_path, progress=False, n_boot=200)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_tuning_chooses_on_validation_and_the_table_uses_the_choice(toy_dataset, tmp_path):
+    result = run_bench(toy_dataset, ["popularity", "ease"], protocol="holdout", seeds=[0, 1], out=tmp_path / "b",
+                       progress=False, n_boot=200, tune_trials=3)
+    tuning = result.info["tuning"]
+    assert tuning["trials"] == 3 and tuning["metric"] == "ndcg@10"
+    assert tuning["models"]["popularity"]["0"]["n_trials"] == 0
+    for seed in (0, 1):
+        rec = tuning["models"]["ease"][str(seed)]
+        protocol = EvalProtocol(toy_dataset, "holdout")
+        split = protocol.split(seed)
+        again = tune("ease", protocol.validation_split(split, seed), 3, seed=seed)
+        assert rec["chosen"] == again.chosen and rec["n_trials"] == 3
+        # The reported test figure is the chosen configuration's.
+        model = create_model("ease", **again.chosen).fit(split.train)
+        row = result.runs.filter((pl.col("model") == "ease") & (pl.col("seed") == seed)).row(0, named=True)
+        assert row["ndcg@10"] == pytest.approx(evaluate(model, split).metrics["ndcg@10"])
+        assert row["tune_seconds"] > 0
+    md = (tmp_path / "b" / "bench.md").read_text()
+    assert "## Tuning" in md and "tune s" in md and "3 random-search trials" in md
+    assert json.loads((tmp_path / "b" / "bench.json").read_text())["tuning"]["models"]["ease"]["1"]["seconds"] > 0

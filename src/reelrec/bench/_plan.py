@@ -30,8 +30,9 @@ class ModelEntry:
     #: Hyperparameters the caller fixed; a fixed ``seed`` is not replaced by the bench seed.
     fixed: frozenset[str] = frozenset()
 
-    def build(self, seed: int) -> Recommender:
-        params = dict(self.params)
+    def build(self, seed: int, overrides: Mapping[str, Any] | None = None) -> Recommender:
+        """The model for one bench seed; ``overrides`` (tuned values) replace the entry's parameters."""
+        params = {**self.params, **(overrides or {})}
         accepted = inspect.signature(self.cls.__init__).parameters
         if "seed" in accepted and "seed" not in self.fixed:
             params["seed"] = seed

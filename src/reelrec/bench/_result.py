@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from reelrec.bench._table import Column, best_models, summarize, to_csv_frame, to_markdown
+from reelrec.bench._tuning import tuning_markdown
 from reelrec.errors import ReelrecError
 from reelrec.eval._significance import PairedTest
 
@@ -77,6 +78,7 @@ COST_COLUMNS = (
     Column("fit_seconds", "train s", 2),
     Column("recommend_seconds", "recommend s", 3),
     Column("peak_rss_mib", "in-process peak RSS Δ MiB", 1),
+    Column("tune_seconds", "tune s", 1),
 )
 _K_RE = re.compile(r"^(?P<family>[a-z_0-9]+)@(?P<k>\d+)$")
 _NON_METRIC = {
@@ -86,6 +88,7 @@ _NON_METRIC = {
     "recommend_seconds",
     "predict_seconds",
     "peak_rss_mib",
+    "tune_seconds",
     "n_users",
     "n_cold_users",
     "duration_edges",
@@ -255,6 +258,8 @@ class BenchResult:
         sig = self.significance
         lines.append(sig.sentence() if sig else str(info.get("significance", {}).get("note", "not computed")))
         lines += self._watch_markdown()
+        if info.get("tuning"):
+            lines += ["", tuning_markdown(info).rstrip()]
         failures = info.get("failures") or []
         if failures:
             lines += ["", "## Failures", ""]
@@ -393,6 +398,10 @@ def describe_protocol(info: dict[str, Any]) -> str:
     parts.append(f"seeds {', '.join(str(s) for s in seeds)} (split and model init)")
     if info.get("fast"):
         parts.append("**fast** hyperparameters (smoke test, not tuned)")
+    if info.get("tuning"):
+        tuning = info["tuning"]
+        parts.append(f"every model tuned alike: {tuning['trials']} random-search trials per seed on validation "
+                     f"{tuning['metric']} (see Tuning)")
     return "; ".join(parts) + "."
 
 

@@ -20,6 +20,7 @@ from reelrec.bench._collect import TOP_FRACTION, collect_run, history_of, top_it
 from reelrec.bench._memory import PeakRSS
 from reelrec.bench._plan import PROTOCOLS, ModelEntry, Protocol, check_ks, check_seeds, entries_for
 from reelrec.bench._result import BenchResult, check_out_dir
+from reelrec.bench._tuning import tune_entry, tuning_info, tuning_record
 from reelrec.data import Dataset
 from reelrec.errors import ReelrecError
 from reelrec.eval._significance import paired_test_scores
@@ -92,6 +93,8 @@ def run_bench(
     progress: bool | Literal["auto"] = "auto",
     max_prediction_rows: int = 20_000,
     n_boot: int = 10_000,
+    tune_trials: int = 0,
+    trial_budget_s: float | None = None,
 ) -> BenchResult:
     """Benchmark models on one data set: same split per seed, same metrics, mean ± std over seeds.
 
@@ -130,6 +133,13 @@ def run_bench(
         Test pairs per regressing model and seed kept for the predicted-vs-true plot.
     n_boot : int
         Bootstrap resamples of the significance test.
+    tune_trials : int
+        With ``> 0``, every model is first tuned per seed by :func:`reelrec.tune.tune` (the same
+        number of trials for each) on the protocol's validation split of that seed's split
+        (:meth:`reelrec.eval.EvalProtocol.validation_split`), maximising the table's NDCG@K; the chosen values and the tuning time are recorded
+        (``info["tuning"]``, the ``tune_seconds`` column). The test split is not read while tuning.
+    trial_budget_s : float, optional
+        Wall-clock budget of one tuning trial for models that take ``time_budget_s``.
 
     Returns
     -------
@@ -142,6 +152,8 @@ def run_bench(
     """
     ks_t, table_k = check_ks(ks, k)
     seed_list = check_seeds(seeds)
+    if int(tune_trials) != tune_trials or tune_trials < 0:
+        raise ValueError(f"tune_trials={tune_trials}, must be an integer >= 0")
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol={protocol!r}, must be one of {', '.join(PROTOCOLS)}")
     entries = entries_for(models, fast, params)
@@ -174,6 +186,7 @@ def run_bench(
         n_top = 0
         memory_method = ""
         threshold_used: float | None = threshold
+        tuning: dict[str, dict[str, Any]] = {}
         for si, seed in enumerate(seed_list):
             bar.describe(f"seed {seed} ({si + 1}/{len(seed_list)}) · splitting")
             split = evaluation.split(seed)
@@ -181,6 +194,7 @@ def run_bench(
                 split_summary = split.summary()
             top, share, n_top = top_items(split)
             train_shares.append(share)
+            validation = evaluation.validation_split(split, seed) if tune_trials else None
             for entry in entries:
                 step = f"seed {seed} ({si + 1}/{len(seed_list)}) · {entry.label}"
 
@@ -188,9 +202,18 @@ def run_bench(
                     bar.describe(f"{step} · {text}")
 
                 try:
+                    tuned = None
+                    if validation is not None:
+                        bar.describe(f"{step} · tuning ({tune_trials} trials)")
+                        tuned = tune_entry(entry, validation, seed, tune_trials, f"ndcg@{table_k}", threshold,
+                                           trial_budget_s)
+                        tuning.setdefault(entry.label, {})[str(seed)] = tuning_record(tuned)
                     run, users, preds, hist, method = _run_one(
-                        entry, split, seed, ks_t, threshold, max_prediction_rows, top, describe=describe
+                        entry, split, seed, ks_t, threshold, max_prediction_rows, top, describe=describe,
+                        overrides=tuned.chosen if tuned else None,
                     )
+                    if tuned is not None:
+                        run["tune_seconds"] = tuned.seconds
                 except Exception as exc:  # one broken model must not sink the whole benchmark
                     message = f"{type(exc).__name__}: {exc}"
                     failures.append({"model": entry.label, "seed": seed, "error": message})
@@ -245,6 +268,8 @@ def run_bench(
             "failures": failures,
             "environment": _environment(),
         }
+        if tune_trials:
+            info["tuning"] = tuning_info(int(tune_trials), f"ndcg@{table_k}", trial_budget_s, tuning)
         result = BenchResult(info=info, runs=runs_frame, per_user=per_user_frame, predictions=preds_frame,
                              history=history)
         info["significance"] = _significance(per_user_frame, result.summary(), result.primary_metric, n_boot)
@@ -264,9 +289,10 @@ def _run_one(
     max_prediction_rows: int,
     top: NDArray[np.bool_],
     describe: Callable[[str], None],
+    overrides: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame, list[dict[str, Any]], str]:
     """Fit one model on one split under memory watch, evaluate it, and collect its rows."""
-    model = entry.build(seed)
+    model = entry.build(seed, overrides)
     torch.manual_seed(seed)  # for models that draw from torch's global generator
     describe("fit")
     with PeakRSS() as mem:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 #: Columns where smaller is better; every other metric is "higher is better".
-_LOWER_IS_BETTER = ("mae", "rmse", "fit_seconds", "recommend_seconds", "peak_rss_mib")
+_LOWER_IS_BETTER = ("mae", "rmse", "fit_seconds", "recommend_seconds", "peak_rss_mib", "tune_seconds")
 #: Descriptive columns with no better direction: never marked best. A low popularity share is not a
 #: virtue in itself (a random ranker has the lowest), so the table shows it without judging it.
 _NEUTRAL = ("pop_share",)

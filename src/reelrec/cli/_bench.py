@@ -83,10 +83,21 @@ def bench(
     params: Annotated[
         list[str] | None, typer.Option("--param", help="Hyperparameter MODEL.NAME=VALUE, e.g. ease.reg=500.")
     ] = None,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Tune every model first, alike, on validation data carved from training.")
+    ] = False,
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Tuning trials per model and seed.")] = 20,
+    trial_budget: Annotated[
+        float | None, typer.Option("--trial-budget", min=1.0, help="Seconds per trial for the neural models.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Train every chosen model on the same split, evaluate alike, repeat over seeds, print one table.
+
+    With --tune, each model's search space is random-searched (--trials per model and seed, the same
+    for every model) on a validation split carved from that seed's training part; the chosen values
+    and the tuning time are printed and stored in bench.json / bench.md.
 
     Writes bench.md, bench.csv, runs/per-user/prediction parquet files and bench.json to --out; the best
     value per column is marked, and the best model is tested against the runner-up (paired over users).
@@ -111,6 +122,8 @@ def bench(
         cold_user_fraction=cold_users,
         out=out,
         progress=False if (quiet or as_json) else "auto",
+        tune_trials=trials if tune else 0,
+        trial_budget_s=trial_budget,
     )
     failures = result.info.get("failures") or []
     if as_json:
@@ -130,12 +143,15 @@ def _print_table(result: Any) -> None:
     from rich.table import Table
 
     from reelrec.bench._table import format_cell, to_markdown
+    from reelrec.bench._tuning import tuning_markdown, tuning_rows
 
     cols = result.columns()
     if not console.is_terminal:
         print(to_markdown(result.summary(), cols), end="")
         sig = result.significance
         print(sig.sentence() if sig is not None else f"significance: {result.info['significance'].get('note')}")
+        if result.info.get("tuning"):
+            print("\n" + tuning_markdown(result.info), end="")
         return
     summary = result.summary()
     best = result.best()
@@ -163,6 +179,14 @@ def _print_table(result: Any) -> None:
         console.print(sig.sentence(), highlight=False)
     elif info.get("significance", {}).get("note"):
         console.print(f"significance: {info['significance']['note']}", highlight=False)
+    if info.get("tuning"):
+        tuned = Table(title=f"tuned on validation {info['tuning']['metric']} · {info['tuning']['trials']} trials "
+                      "per model and seed", header_style="bold")
+        for name in ("model", "seed", "chosen", "validation", "tune s"):
+            tuned.add_column(name, justify="left" if name in ("model", "chosen") else "right")
+        for row in tuning_rows(info):
+            tuned.add_row(*row)
+        console.print(tuned)
 
 
 def report(

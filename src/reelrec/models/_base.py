@@ -19,7 +19,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +29,9 @@ from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.data._vocab import IdMap
 from reelrec.errors import NotFittedError
 from reelrec.models._topk import MASKED, batch_size_for, mask_lists, mask_seen, topk
+
+if TYPE_CHECKING:
+    from reelrec.tune import Distribution
 
 
 class Recommender(ABC):
@@ -50,6 +53,11 @@ class Recommender(ABC):
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
         """Cheap hyperparameters for smoke tests and quick demos (default: the defaults)."""
+        return {}
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        """Hyperparameters ``reelrec tune`` searches, name -> distribution (default: none to tune)."""
         return {}
 
     def get_params(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from reelrec.data._dataset import Dataset
 from reelrec.models._base import Recommender
+from reelrec.tune._space import Distribution, LogUniform
 
 # Cells of one dense block of user rows when accumulating the Gram matrix X'X.
 _GRAM_BLOCK_CELLS = 2**24
@@ -74,6 +75,10 @@ class EASE(Recommender):
     def __init__(self, reg: float = 500.0, max_memory_gb: float = 4.0) -> None:
         self.reg = reg
         self.max_memory_gb = max_memory_gb
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        return {"reg": LogUniform(1.0, 1e4)}
 
     @staticmethod
     def memory_needed_gb(n_items: int) -> float:

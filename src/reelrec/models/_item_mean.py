@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from reelrec.data._dataset import Dataset, FeatureTable, Interactions
 from reelrec.errors import DataError
 from reelrec.models._base import Recommender
+from reelrec.tune._space import Distribution, Uniform
 
 
 def pair_means(inter: Interactions, n_items: int) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]:
@@ -77,6 +78,10 @@ class ItemMean(Recommender):
 
     def __init__(self, shrinkage: float = 10.0) -> None:
         self.shrinkage = shrinkage
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        return {"shrinkage": Uniform(0.0, 100.0)}
 
     def _fit(self, dataset: Dataset) -> None:
         if not np.isfinite(self.shrinkage) or self.shrinkage < 0:

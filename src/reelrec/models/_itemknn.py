@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from reelrec.data._dataset import Dataset
 from reelrec.models._base import Recommender
 from reelrec.models._ease import item_gram
+from reelrec.tune._space import Distribution, IntRange, Uniform
 
 # Cells of one dense (n_items x chunk) similarity block.
 _BLOCK_CELLS = 2**24
@@ -42,6 +43,10 @@ class ItemKNN(Recommender):
     def __init__(self, neighbours: int = 100, shrinkage: float = 0.0) -> None:
         self.neighbours = neighbours
         self.shrinkage = shrinkage
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        return {"neighbours": IntRange(5, 1000, log=True), "shrinkage": Uniform(0.0, 100.0)}
 
     def _fit(self, dataset: Dataset) -> None:
         if not isinstance(self.neighbours, int | np.integer) or self.neighbours < 1:

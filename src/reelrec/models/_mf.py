@@ -13,6 +13,7 @@ from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.errors import DataError
 from reelrec.models._base import Recommender
 from reelrec.models._item_mean import pair_means
+from reelrec.tune._space import Distribution, IntRange, LogUniform
 
 Transform = Literal["auto", "none", "log1p"]
 
@@ -32,13 +33,22 @@ def solve_rows(
     design: NDArray[np.float32],
     reg: float,
     batch_elements: int = _BATCH_ELEMENTS,
+    *,
+    weight: NDArray[np.float32] | None = None,
+    prior: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float32]:
     """Ridge regression for every row of a CSR pattern, all rows solved in batches.
 
     Row ``r`` solves ``min_w sum_j (target_j - design[cols_j] @ w)^2 + reg * |w|^2`` over its entries
     ``j in indptr[r]:indptr[r+1]``. Rows are sorted by length and cut into batches so that padding the
     batch to its longest row wastes little; each batch's Gram matrices come from one batched matmul
-    and are solved together by Cholesky in float64. Rows without entries get ``w = 0``.
+    and are solved together by Cholesky in float64. Rows without entries get ``w = 0`` (or the
+    solution of the prior alone, which is ``0`` too).
+
+    With ``weight`` and ``prior`` the quadratic is the general one
+    ``w' (prior + reg I) w + sum_j weight_j (design_j @ w)^2 - 2 sum_j target_j (design_j @ w)``, which
+    is the above for ``weight = 1``, ``prior = 0``. Confidence-weighted implicit ALS needs it: its
+    Gram is ``Y'Y + Y'(C - I)Y`` and its right-hand side ``Y'C p`` (Hu, Koren & Volinsky 2008).
 
     Parameters
     ----------
@@ -51,6 +61,10 @@ def solve_rows(
         L2 penalty (``> 0``, which keeps every system positive definite).
     batch_elements : int
         Budget for one padded ``(rows, length, k)`` block.
+    weight : ndarray of float32, shape (nnz,), optional
+        Non-negative weight of each entry's quadratic term (default 1).
+    prior : ndarray of float64, shape (k, k), optional
+        Positive semi-definite matrix added to every row's Gram matrix.
 
     Returns
     -------
@@ -69,6 +83,10 @@ def solve_rows(
     cols_t = torch.from_numpy(np.append(cols, n_other).astype(np.int64))
     pad = len(cols)
     ridge = reg * torch.eye(k, dtype=torch.float64)
+    if prior is not None:
+        ridge = ridge + torch.from_numpy(np.asarray(prior, np.float64))
+    # Square roots of the weights scale the design rows of the Gram products; padding weighs 0.
+    root_w = None if weight is None else torch.from_numpy(np.append(np.sqrt(weight), 0).astype(np.float32))
     cap = max(1, batch_elements // (k + 1))
     # One scratch block reused by every batch: fresh allocations of this size cost more in page
     # faults than the gather itself.
@@ -95,10 +113,15 @@ def solve_rows(
         torch.index_select(design_t, 0, torch.index_select(cols_t, 0, pos), out=xy[:, :k])
         xy[:, k] = torch.index_select(target_t, 0, pos)
         xy = xy.view(len(rows), width, k + 1)
-        gram_xy = torch.bmm(xy.transpose(1, 2), xy).to(torch.float64)
-        gram = gram_xy[:, :k, :k] + ridge
-        chol = torch.linalg.cholesky(gram)
-        out[rows] = torch.cholesky_solve(gram_xy[:, :k, k:], chol)[..., 0].to(torch.float32).numpy()
+        if root_w is None:
+            gram_xy = torch.bmm(xy.transpose(1, 2), xy).to(torch.float64)
+            gram, rhs = gram_xy[:, :k, :k], gram_xy[:, :k, k:]
+        else:
+            rhs = torch.bmm(xy[..., :k].transpose(1, 2), xy[..., k:]).to(torch.float64)
+            xw = xy[..., :k] * torch.index_select(root_w, 0, pos).view(len(rows), width, 1)
+            gram = torch.bmm(xw.transpose(1, 2), xw).to(torch.float64)
+        chol = torch.linalg.cholesky(gram + ridge)
+        out[rows] = torch.cholesky_solve(rhs, chol)[..., 0].to(torch.float32).numpy()
         start = stop
     return out
 
@@ -201,6 +224,14 @@ class BiasedMF(Recommender):
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
         return {"embedding_size": 8, "epochs": 4, "reg": 1.0}
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        return {
+            "embedding_size": IntRange(8, 64, log=True),
+            "reg": LogUniform(0.1, 100.0),
+            "epochs": IntRange(3, 20),
+        }
 
     def _check_params(self) -> None:
         if not isinstance(self.embedding_size, int | np.integer) or self.embedding_size < 1:

@@ -13,6 +13,8 @@ _BUILTIN: dict[str, str] = {
     "mf": "reelrec.models._mf:BiasedMF",
     "ease": "reelrec.models._ease:EASE",
     "itemknn": "reelrec.models._itemknn:ItemKNN",
+    "ials": "reelrec.models._ials:ImplicitALS",
+    "bpr": "reelrec.models._bpr:BPR",
     "notebook": "reelrec.models._seed:SeedTwoTower",
     "two-tower": "reelrec.models._two_tower:TwoTower",
 }
@@ -23,7 +25,7 @@ ALIASES: dict[str, str] = {"seed": "notebook"}
 #: The model ``reelrec train`` fits when no ``--model`` is given.
 DEFAULT_MODEL = "two-tower"
 #: Non-neural reference models shown beside every evaluation.
-BASELINES: tuple[str, ...] = ("popularity", "item-mean", "mf", "ease", "itemknn")
+BASELINES: tuple[str, ...] = ("popularity", "item-mean", "mf", "ease", "itemknn", "ials", "bpr")
 
 
 def available_models() -> list[str]:

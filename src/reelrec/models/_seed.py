@@ -17,6 +17,7 @@ from reelrec.models._base import Recommender
 from reelrec.models._nn_towers import mlp
 from reelrec.training import LoopOptions, adam, resolve_device, run_training
 from reelrec.training._parallel import batch_count, shuffled_batches
+from reelrec.tune._space import Distribution, LogUniform
 
 #: The notebook's user inputs: KuaiRec's 18 encrypted one-hot codes, standardised as plain numbers.
 USER_COLUMNS = [f"onehot_feat{i}" for i in range(18)]
@@ -158,6 +159,11 @@ class SeedTwoTower(Recommender):
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
         return {"epochs": 2, "batch_size": 256, "progress": False}
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        # The preset is frozen; only its step size may adapt to the data.
+        return {"learning_rate": LogUniform(1e-3, 0.1)}
 
     @property
     def sizes(self) -> list[int]:

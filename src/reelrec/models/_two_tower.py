@@ -28,6 +28,7 @@ from reelrec.models._nn_scoring import expected_score, tune_watch_weight
 from reelrec.models._nn_task import StepOptions, TwoTowerTask
 from reelrec.models._nn_towers import TowerLayout, TwoTowerNet
 from reelrec.training import LoopOptions, TrainResult, adam, resolve_device, run_training
+from reelrec.tune._space import Choice, Distribution, IntRange, LogUniform, Uniform
 
 Scoring = Literal["auto", "retrieval", "watch", "expected"]
 #: Validation users used to choose ``watch_weight="auto"`` (a sample bounds the cost on big logs).
@@ -201,6 +202,16 @@ class TwoTower(Recommender):
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
         return {"embedding_size": 16, "hidden": [32], "epochs": 3, "history_size": 16, "progress": False}
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        # The few options that move quality most; trials stay cheap through the tuner's time budget.
+        return {
+            "learning_rate": LogUniform(3e-4, 0.03),
+            "embedding_size": Choice((32, 64, 128)),
+            "epochs": IntRange(5, 50, log=True),
+            "dropout": Uniform(0.0, 0.5),
+        }
 
     # ------------------------------------------------------------ validation
     def check_params(self) -> None:

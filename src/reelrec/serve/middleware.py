@@ -75,7 +75,8 @@ class ServiceMiddleware:
 
             await self.app(scope, receive_limited, send_wrapper)
         finally:
-            self.metrics.observe(scope["method"], route_label(scope, path, root_path), status, time.perf_counter() - start)
+            label = route_label(scope, path, root_path)
+            self.metrics.observe(scope["method"], label, status, time.perf_counter() - start)
 
 
 def route_label(scope: Scope, path: str, root_path: str) -> str:
