@@ -136,7 +136,8 @@ def run_bench(
     tune_trials : int
         With ``> 0``, every model is first tuned per seed by :func:`reelrec.tune.tune` (the same
         number of trials for each) on the protocol's validation split of that seed's split
-        (:meth:`reelrec.eval.EvalProtocol.validation_split`), maximising the table's NDCG@K; the chosen values and the tuning time are recorded
+        (:meth:`reelrec.eval.EvalProtocol.validation_split`), maximising the table's NDCG@K; the chosen
+        values and the tuning time are recorded
         (``info["tuning"]``, the ``tune_seconds`` column). The test split is not read while tuning.
     trial_budget_s : float, optional
         Wall-clock budget of one tuning trial for models that take ``time_budget_s``.
