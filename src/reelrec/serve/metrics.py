@@ -62,9 +62,10 @@ class Metrics:
             buckets=self.buckets,
             registry=reg,
         )
-        self.reloads = Counter("reelrec_reloads", "Artifact reload attempts, by outcome.", ("outcome",), registry=reg)
-        for outcome in ("ok", "failed"):
-            self.reloads.labels(outcome)
+        self._reloads = Counter("reelrec_reloads", "Artifact reload attempts, by outcome.", ("outcome",), registry=reg)
+        self._outcomes = {"ok", "failed"}
+        for outcome in self._outcomes:
+            self._reloads.labels(outcome)
         # Per-process gauges carry a `pid` label; in multiprocess mode the collector adds it itself.
         pid = () if self.shared else ("pid",)
         self.start_time = Gauge(
@@ -105,7 +106,14 @@ class Metrics:
 
     def reload(self, outcome: str) -> None:
         """Count one reload attempt by outcome (``ok`` or ``failed``)."""
-        self.reloads.labels(outcome).inc()
+        self._outcomes.add(outcome)
+        self._reloads.labels(outcome).inc()
+
+    @property
+    def reloads(self) -> dict[str, int]:
+        """This worker's reload attempts by outcome (``{"ok": 1, "failed": 0}``)."""
+        value = self.registry.get_sample_value
+        return {o: int(value("reelrec_reloads_total", {"outcome": o}) or 0) for o in sorted(self._outcomes)}
 
     def render(self, state: ServingState | None = None) -> str:
         """All metrics as Prometheus text (of every worker, in multiprocess mode)."""
