@@ -10,6 +10,7 @@ from tests.cli.helpers import run_in_process as run
 from tests.conftest import make_toy_dataset
 
 from reelrec.artifacts import load_artifact
+from reelrec.models import model_class
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def test_prints_every_trial_and_saves_the_chosen_model(data_dir, tmp_path, capsy
     rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| trial")]
     assert len(rows) == 4 and rows[0].split("|")[2].strip() == "default"
     assert "chosen for ease" in out and f"artifact written to {art}" in out
-    loaded = load_artifact(art)
+    loaded = load_artifact(art, model_class)
     tuning = loaded.metrics["tuning"]
     scores = [t["score"] for t in tuning["trials"]]
     best = tuning["trials"][scores.index(max(scores))]

@@ -26,10 +26,11 @@ def test_validation_partitions_the_training_rows_the_same_way(toy_dataset, mode)
     val = protocol.validation_split(split, seed=1)
     carved = Counter(_rows(val.train.interactions) + _rows(val.test))
     source = Counter(_rows(split.train.interactions))
-    # Nothing from outside the training part; only the temporal split's re-views of a pair it trains on
-    # are left out, as for the test split.
+    # Nothing from outside the training part; only the temporal split's re-views of a pair it trains on,
+    # and the rows of users below ``min_interactions``, are left out, as for the test split.
     assert not carved - source
-    assert (source - carved).total() == val.params.get("repeat_rows_dropped", 0)
+    left_out = val.params.get("repeat_rows_dropped", 0) + val.params.get("dropped_rows", 0)
+    assert (source - carved).total() == left_out
     assert val.params["mode"] == mode and val.params["test_fraction"] == 0.25
     if mode == "temporal":
         assert val.test.timestamp.min() > val.train.interactions.timestamp.max()

@@ -31,7 +31,7 @@ from reelrec.errors import NotFittedError
 from reelrec.models._topk import MASKED, batch_size_for, mask_lists, mask_seen, topk
 
 if TYPE_CHECKING:
-    from reelrec.tune import Distribution
+    from reelrec.models._space import Distribution
 
 
 class Recommender(ABC):

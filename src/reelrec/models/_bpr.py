@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from reelrec.data._dataset import Dataset
 from reelrec.models._base import Recommender
-from reelrec.tune._space import Distribution, IntRange, LogUniform
+from reelrec.models._space import Distribution, IntRange, LogUniform
 
 # Redraws of a negative that turned out to be one of the user's own videos; the rare survivors stay.
 _RESAMPLE_ROUNDS = 10

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from reelrec.data._dataset import Dataset
 from reelrec.models._base import Recommender
-from reelrec.tune._space import Distribution, LogUniform
+from reelrec.models._space import Distribution, LogUniform
 
 # Cells of one dense block of user rows when accumulating the Gram matrix X'X.
 _GRAM_BLOCK_CELLS = 2**24

@@ -12,7 +12,7 @@ from reelrec.data._dataset import Dataset
 from reelrec.errors import DataError
 from reelrec.models._base import Recommender
 from reelrec.models._mf import solve_rows
-from reelrec.tune._space import Distribution, IntRange, LogUniform
+from reelrec.models._space import Distribution, IntRange, LogUniform
 
 Scaling = Literal["identity", "log1p"]
 

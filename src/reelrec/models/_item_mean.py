@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from reelrec.data._dataset import Dataset, FeatureTable, Interactions
 from reelrec.errors import DataError
 from reelrec.models._base import Recommender
-from reelrec.tune._space import Distribution, Uniform
+from reelrec.models._space import Distribution, Uniform
 
 
 def pair_means(inter: Interactions, n_items: int) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]:

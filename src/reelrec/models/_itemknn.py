@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from reelrec.data._dataset import Dataset
 from reelrec.models._base import Recommender
 from reelrec.models._ease import item_gram
-from reelrec.tune._space import Distribution, IntRange, Uniform
+from reelrec.models._space import Distribution, IntRange, Uniform
 
 # Cells of one dense (n_items x chunk) similarity block.
 _BLOCK_CELLS = 2**24

@@ -13,7 +13,7 @@ from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.errors import DataError
 from reelrec.models._base import Recommender
 from reelrec.models._item_mean import pair_means
-from reelrec.tune._space import Distribution, IntRange, LogUniform
+from reelrec.models._space import Distribution, IntRange, LogUniform
 
 Transform = Literal["auto", "none", "log1p"]
 

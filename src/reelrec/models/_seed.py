@@ -15,9 +15,9 @@ from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.features import EncodedFeatures, FeaturePipeline
 from reelrec.models._base import Recommender
 from reelrec.models._nn_towers import mlp
+from reelrec.models._space import Distribution, LogUniform
 from reelrec.training import LoopOptions, adam, resolve_device, run_training
 from reelrec.training._parallel import batch_count, shuffled_batches
-from reelrec.tune._space import Distribution, LogUniform
 
 #: The notebook's user inputs: KuaiRec's 18 encrypted one-hot codes, standardised as plain numbers.
 USER_COLUMNS = [f"onehot_feat{i}" for i in range(18)]

@@ -27,8 +27,8 @@ from reelrec.models._nn_refine import choose_lambda, residual_mf
 from reelrec.models._nn_scoring import expected_score, tune_watch_weight
 from reelrec.models._nn_task import StepOptions, TwoTowerTask
 from reelrec.models._nn_towers import TowerLayout, TwoTowerNet
+from reelrec.models._space import Choice, Distribution, IntRange, LogUniform, Uniform
 from reelrec.training import LoopOptions, TrainResult, adam, resolve_device, run_training
-from reelrec.tune._space import Choice, Distribution, IntRange, LogUniform, Uniform
 
 Scoring = Literal["auto", "retrieval", "watch", "expected"]
 #: Validation users used to choose ``watch_weight="auto"`` (a sample bounds the cost on big logs).

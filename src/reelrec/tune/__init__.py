@@ -1,7 +1,7 @@
 """Tuning: every model's search space searched alike, on validation data carved from training data."""
 
+from reelrec.models._space import Choice, Distribution, IntRange, LogUniform, Uniform
 from reelrec.tune._search import Trial, TuneResult, build_model, sample_configs, tune
-from reelrec.tune._space import Choice, Distribution, IntRange, LogUniform, Uniform
 
 __all__ = [
     "Choice",

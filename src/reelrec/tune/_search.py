@@ -16,7 +16,7 @@ from reelrec.errors import ReelrecError
 from reelrec.eval._runner import evaluate
 from reelrec.eval._splits import Split
 from reelrec.models import Recommender, model_class
-from reelrec.tune._space import Distribution
+from reelrec.models._space import Distribution
 
 
 @dataclass
