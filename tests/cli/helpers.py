@@ -9,13 +9,17 @@ from pathlib import Path
 from reelrec.cli import main
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m reelrec ARGS`` in a subprocess; ``env`` replaces the environment when given."""
     return subprocess.run(
         [sys.executable, "-m", "reelrec", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=timeout,
+        env=env,
     )
 
 

@@ -196,9 +196,6 @@ def test_movielens_popularity_anchor(movielens_split):
 @pytest.mark.slow
 def test_movielens_ease_anchor(movielens_split):
     """EASE lambda=500 on a binary train matrix gives NDCG@10 0.363 under the reference protocol."""
-    try:
-        model = create_model("ease", reg=500.0)
-    except (ImportError, ModuleNotFoundError):
-        pytest.skip("EASE is not available")
+    model = create_model("ease", reg=500.0)
     result = evaluate(model.fit(movielens_split.train), movielens_split, ks=(10,))
     assert result.metrics["ndcg@10"] == pytest.approx(0.363, abs=0.002)
