@@ -2,13 +2,17 @@
 
 Usage::
 
-    python benchmarks/serve.py [--artifact DIR | --data DIR] [--duration 30] [--connections 16]
-                               [--workers 1] [--server-cpus 0] [--client-cpus 1] [--rate 0] [--out FILE]
+    python benchmarks/serve.py [--artifact DIR | --data DIR] [--model NAME] [--epochs 1] [--rows N]
+                               [--duration 30] [--connections 16] [--workers 1] [--server-cpus 0]
+                               [--client-cpus 1] [--rate 0] [--out FILE]
 
-The artifact is, in order: ``--artifact`` (any trained artifact), a popularity model trained on
-``--data`` (any folder ``reelrec.data.load_dataset`` reads, e.g. a full-scale synthetic KuaiRec), or a
-popularity model over an in-process KuaiRec-shaped log of 7,176 users x 10,728 videos with the big
-matrix's 12.5 M views (about 1,750 seen videos per user, all masked on every request).
+The artifact is, in order: ``--artifact`` (any trained artifact), or ``--model`` (default: the default
+model, two-tower) trained on ``--data`` (any folder ``reelrec.data.load_dataset`` reads, e.g. a
+full-scale synthetic KuaiRec) or on an in-process KuaiRec-shaped log of 7,176 users x 10,728 videos
+with the big matrix's 12.5 M views (``--rows`` for another size; about 1,750 seen videos per user at
+full size, all masked on every request). Serving cost does not depend on how well the model learned,
+so neural models train for ``--epochs`` (default 1). Which artifact was measured is printed first and
+stored in the result (``artifact``).
 
 The server is the real ``reelrec serve`` in a subprocess; the load generator is this process: asyncio
 with raw HTTP/1.1 over ``--connections`` persistent connections (about 90 us of CPU per request; a
@@ -43,7 +47,7 @@ import polars as pl
 
 from reelrec.artifacts import load_artifact, save_artifact
 from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
-from reelrec.models import create_model, model_class
+from reelrec.models import DEFAULT_MODEL, create_model, model_class
 
 N_USERS, N_ITEMS, N_ROWS = 7176, 10_728, 12_530_806
 
@@ -98,17 +102,32 @@ def synthetic_dataset(seed: int = 0, rows: int = N_ROWS) -> Dataset:
     )
 
 
-def prepare_artifact(args: argparse.Namespace, workdir: Path) -> Path:
+def model_params(name: str, epochs: int) -> dict[str, Any]:
+    """Training options for a benchmark artifact: ``epochs`` (and no progress bars) where the model has them."""
+    import inspect
+
+    accepted = inspect.signature(model_class(name)).parameters
+    wanted = {"epochs": epochs, "progress": False}
+    return {k: v for k, v in wanted.items() if k in accepted}
+
+
+def prepare_artifact(args: argparse.Namespace, workdir: Path) -> tuple[Path, dict[str, Any]]:
+    """The artifact to serve and a description of it (what model, trained on what, by whom)."""
     if args.artifact:
-        return Path(args.artifact)
+        return Path(args.artifact), {"source": f"--artifact {args.artifact}"}
     if args.data:
         from reelrec.data import load_dataset
 
         dataset = load_dataset(args.data)
+        source = f"trained here on --data {args.data}"
     else:
         dataset = synthetic_dataset(rows=args.rows)
-    model = create_model("popularity").fit(dataset)
-    return save_artifact(model, workdir / "artifacts" / "popularity", dataset=dataset)
+        source = f"trained here on the in-process KuaiRec-shaped log ({len(dataset.interactions):,} views)"
+    params = model_params(args.model, args.epochs)
+    print(f"training {args.model} {params} for the benchmark ...", file=sys.stderr, flush=True)
+    model = create_model(args.model, **params).fit(dataset)
+    path = save_artifact(model, workdir / "artifacts" / args.model, dataset=dataset)
+    return path, {"source": source, "params": params}
 
 
 def hot_path_costs(artifact: Path, repeats: int = 2000) -> dict[str, float]:
@@ -302,7 +321,9 @@ def tree_cpu_seconds(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--artifact", help="Serve this trained artifact.")
-    parser.add_argument("--data", help="Train a popularity artifact on this data folder.")
+    parser.add_argument("--data", help="Train the --model artifact on this data folder.")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"Model to train and serve (default {DEFAULT_MODEL}).")
+    parser.add_argument("--epochs", type=int, default=1, help="Training epochs of a neural --model.")
     parser.add_argument("--rows", type=int, default=N_ROWS, help="Views in the in-process log.")
     parser.add_argument("--duration", type=float, default=30.0, help="Measured seconds.")
     parser.add_argument("--warmup", type=float, default=3.0, help="Unmeasured seconds first.")
@@ -317,13 +338,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="reelrec-bench-") as tmp:
         t0 = time.perf_counter()
-        artifact = prepare_artifact(args, Path(tmp))
+        artifact, described = prepare_artifact(args, Path(tmp))
         prepare_s = time.perf_counter() - t0
         costs = hot_path_costs(artifact)
         art = load_artifact(artifact, model_class)
         user_ids = art.model.users_.to_list()
         manifest = art.manifest
+        used = {"model": manifest["model"], "artifact_id": manifest.get("artifact_id"), **described}
         del art
+        print(f"benchmarking the {used['model']} artifact ({used['source']})", file=sys.stderr, flush=True)
         client_cpus = cpu_list(args.client_cpus)
         if client_cpus and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, client_cpus)
@@ -347,6 +370,7 @@ def main() -> None:
                 proc.kill()
     result = {
         "model": manifest["model"],
+        "artifact": used,
         "n_users": manifest["n_users"],
         "n_items": manifest["n_items"],
         "retrieval": health["retrieval"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import time
+import sys
 
 import numpy as np
 import pytest
@@ -225,18 +225,49 @@ def test_negative_gain_names_the_cell():
         Relevance(bad)
 
 
-def test_full_scale_metrics_take_milliseconds(rng):
-    """7,176 users x K=20 over a KuaiRec-sized catalogue: vectorised, no per-user Python loop."""
-    n_users, n_items = 7176, 10728
-    nnz = 20 * n_users
+def _python_calls(fn) -> int:
+    """Python-level function calls made while running ``fn()`` (C calls are not counted)."""
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def _kuairec_sized(rng: np.random.Generator, n_users: int) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Random top-20 lists and graded relevance over a KuaiRec-sized catalogue (10,728 videos)."""
+    n_items, nnz = 10728, 20 * n_users
     cells = (rng.integers(0, n_users, nnz), rng.integers(0, n_items, nnz))
-    rel = Relevance(sp.csr_matrix((np.ones(nnz, np.float32), cells), shape=(n_users, n_items)))
+    rel = sp.csr_matrix((rng.uniform(0.1, 3.0, nnz).astype(np.float32), cells), shape=(n_users, n_items))
+    # Some of each list is relevant, so hits and ideal DCGs are not all zero.
     recs = rng.integers(0, n_items, size=(n_users, 20)).astype(np.int32)
-    ranking_metrics(recs, rel, ks=(5, 10, 20))
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        ranking_metrics(recs, rel, ks=(5, 10, 20))
-        timings.append(time.perf_counter() - start)
-    # Typically ~15 ms; the bound leaves room for a busy shared machine.
-    assert np.median(timings) < 0.5
+    recs[:, ::4] = rel.indices[rel.indptr[:-1]][:, None]
+    return recs, rel
+
+
+def test_full_scale_metrics_are_vectorised_and_exact(rng):
+    """7,176 users x K=20 (the KuaiRec small block): the work is array operations, not a per-user Python
+    loop, and the per-user figures match the brute-force definitions. Speed itself is a benchmark's
+    business (a timing bound in a test only fails on a busy machine)."""
+    recs, rel = _kuairec_sized(rng, 7176)
+    small_recs, small_rel = _kuairec_sized(rng, 100)
+    run = lambda r, g: lambda: ranking_metrics(r, g, ks=(5, 10, 20), gains=g)  # noqa: E731
+    run(small_recs, small_rel)()  # first call imports and caches; count the steady state
+    # 72x the users, the same Python call count: nothing loops over users (or items) in Python.
+    assert _python_calls(run(recs, rel)) == _python_calls(run(small_recs, small_rel))
+    out = ranking_metrics(recs, rel, ks=(5, 10, 20), gains=rel)
+    sample = rng.choice(len(recs), 300, replace=False)
+    rows = [dict(zip(rel[u].indices.tolist(), rel[u].data.tolist(), strict=True)) for u in sample]
+    for k in (5, 20):
+        expected = [brute_binary(recs[u].tolist(), g, k)["ndcg"] for u, g in zip(sample, rows, strict=True)]
+        assert_close(out[f"ndcg@{k}"].per_user[sample], expected)
+        graded = [brute_graded(recs[u].tolist(), g, k) for u, g in zip(sample, rows, strict=True)]
+        assert_close(out[f"graded_ndcg@{k}"].per_user[sample], graded)
+    assert out["hit_rate@20"].mean > 0.9  # the planted hits are found: the check above is not all zeros

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from reelrec.training._gather import take_cells, take_rows
+
 
 def regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error on the (transformed, standardised) label."""
@@ -49,13 +51,13 @@ def softmax_retrieval_loss(
     logits = users.float() @ items.float().T + item_bias.float()
     if log_q is not None:
         logits = logits - log_q
-    pos = logits[row_user, row_pos]
+    pos = take_cells(logits, row_user, row_pos)
     if seen is None:
-        lse = torch.logsumexp(logits, dim=1)[row_user]
+        lse = take_rows(torch.logsumexp(logits, dim=1), row_user)
     else:
         if isinstance(seen, torch.Tensor):
             masked = logits.masked_fill(seen, float("-inf"))
         else:
             masked = logits.index_put(seen, logits.new_full((len(seen[0]),), float("-inf")))
-        lse = torch.logaddexp(torch.logsumexp(masked, dim=1)[row_user], pos)
+        lse = torch.logaddexp(take_rows(torch.logsumexp(masked, dim=1), row_user), pos)
     return (lse - pos).mean()

@@ -13,6 +13,7 @@ from reelrec.models._nn_data import Pairs, gather_ragged, sample_history
 from reelrec.models._nn_inputs import SideInputs
 from reelrec.models._nn_losses import regression_loss, softmax_retrieval_loss
 from reelrec.models._nn_towers import TwoTowerNet
+from reelrec.training._gather import take_rows
 from reelrec.training._parallel import batch_count, shuffled_batches
 
 #: Largest users x videos seen-mask kept as a dense boolean matrix (256 MB).
@@ -176,7 +177,7 @@ class TwoTowerTask:
                 r_user, row_user, r_item, bias, row_pos, log_q, seen
             )
         if self.opt.regression_weight > 0:
-            pred = self.net.regression(user_vec[row_user], item_vec[row_pos])
+            pred = self.net.regression(take_rows(user_vec, row_user), take_rows(item_vec, row_pos))
             loss = loss + self.opt.regression_weight * regression_loss(pred, y)
         return loss, len(u)
 

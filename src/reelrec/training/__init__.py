@@ -7,6 +7,7 @@ Stability: provisional. ``resolve_device`` and the checkpoint layout are stable;
 from reelrec._progress import TrainProgress, progress_enabled
 from reelrec.training._checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from reelrec.training._device import adam, autocast, resolve_device, to_device
+from reelrec.training._gather import take_cells, take_rows
 from reelrec.training._loop import LoopOptions, TrainResult, TrainTask, run_training
 
 __all__ = [
@@ -23,5 +24,7 @@ __all__ = [
     "resolve_device",
     "run_training",
     "save_checkpoint",
+    "take_cells",
+    "take_rows",
     "to_device",
 ]

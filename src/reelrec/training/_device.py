@@ -51,9 +51,11 @@ def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
 def deterministic(seed: int, device: torch.device | None = None) -> Iterator[None]:
     """Seed torch's global generator and, on CUDA, request deterministic kernels.
 
-    CPU kernels reelrec uses are deterministic already, and the flag only slows them down (it swaps
-    the index_add behind embedding and gather gradients for a sort-based kernel: about 40 % of a small
-    model's step). ``warn_only`` keeps CUDA ops without a deterministic implementation usable.
+    On the CPU the flag stays off: it swaps the index_add behind embedding and gather gradients for a
+    sort-based kernel (about 40 % of a small model's step), and the one CPU kernel reelrec's models
+    could hit that accumulates in a varying order, the gradient of ``x[idx]``, is avoided instead: the
+    models gather through :func:`reelrec.training.take_rows` (same seed and thread count, same bits).
+    ``warn_only`` keeps CUDA ops without a deterministic implementation usable.
     ``device=None`` means "CUDA when one is present".
     """
     previous = torch.are_deterministic_algorithms_enabled()
