@@ -15,6 +15,7 @@ _BUILTIN: dict[str, str] = {
     "itemknn": "reelrec.models._itemknn:ItemKNN",
     "seed": "reelrec.models._seed:SeedTwoTower",
     "two-tower": "reelrec.models._two_tower:TwoTower",
+    "hybrid": "reelrec.models._hybrid:Hybrid",
 }
 
 #: The model ``reelrec train`` fits when no ``--model`` is given.
