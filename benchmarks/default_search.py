@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/default_search.py DATA [--seeds 0 1 2] [--trials 8] [--models hybrid ease ...]
-        [--kuairec-dirs DIR ...] [--test] [--threads 1]
+        [--kuairec-dirs DIR ...] [--test] [--cold 0.2] [--threads 1]
 
 ``DATA`` is ``ml100k`` (holdout 80/20 per user, relevance >= 4 and relevance = any), ``kuairec``
 (folders from ``reelrec synth``, one per seed, given with ``--kuairec-dirs``; kuairec protocol:
@@ -16,7 +16,8 @@ block). Every baseline gets ``--trials`` configurations from its declared grid
 (``search_baselines.SPACES``); ``hybrid`` gets one, its own automatic choices happening inside
 ``fit`` on a sub-holdout. The test split is touched only with ``--test``, once per model, for the
 configuration validation chose: mean +- std over seeds and a paired t-test over users (pooled seeds)
-against ``hybrid``.
+against ``hybrid``. ``--cold`` moves a share of the test users' training rows out (they are ranked
+from their features only) and adds ``cold_ndcg@10`` to the test table.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ class Case:
     fits: dict[str, float] = field(default_factory=dict)
 
 
-def make_cases(kind: str, seeds: list[int], kuairec_dirs: list[str] | None, data: str | None) -> list[Case]:
+def make_cases(
+    kind: str, seeds: list[int], kuairec_dirs: list[str] | None, data: str | None, cold: float = 0.0
+) -> list[Case]:
     cases = []
     for n, seed in enumerate(seeds):
         if kind == "ml100k":
@@ -73,7 +76,10 @@ def make_cases(kind: str, seeds: list[int], kuairec_dirs: list[str] | None, data
             ds = load_dataset(kuairec_dirs[n])
         else:
             ds = WORLDS[kind](seed=seed)
-        test = kuairec_split(ds, seed=seed) if ds.fully_observed is not None else holdout_split(ds, 0.2, seed=seed)
+        if ds.fully_observed is not None:
+            test = kuairec_split(ds, cold_user_fraction=cold, seed=seed)
+        else:
+            test = holdout_split(ds, 0.2, seed=seed, cold_user_fraction=cold)
         valid = holdout_split(test.train, 0.2, seed=1000 + seed)
         cases.append(Case(seed, test, valid, impressions=test.protocol == "kuairec"))
     return cases
@@ -136,7 +142,7 @@ def test_once(name: str, params: dict[str, Any], cases: list[Case], threshold: f
         per_seed.append(res.metrics)
         per_user.append(res.per_user["ndcg@10"][~res.cold])
     out: dict[str, Any] = {"per_user": np.concatenate(per_user), "fit s": float(np.mean(fit_s))}
-    for key in ("ndcg@10", "truth_graded_ndcg@10"):
+    for key in ("ndcg@10", "truth_graded_ndcg@10", "cold_ndcg@10"):
         if key in per_seed[0]:
             vals = [m[key] for m in per_seed]
             out[key] = f"{np.mean(vals):.4f} ± {np.std(vals):.4f}"
@@ -152,11 +158,12 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--test", action="store_true", help="also score the chosen configurations on test, once")
+    ap.add_argument("--cold", type=float, default=0.0, help="share of test users scored from features only")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     threads = set_threads(args.threads)
     print(f"# default search on {args.kind}, seeds {args.seeds}, {args.trials} trials ({machine_note(threads)})")
-    cases = make_cases(args.kind, args.seeds, args.kuairec_dirs, args.data)
+    cases = make_cases(args.kind, args.seeds, args.kuairec_dirs, args.data, args.cold)
     print(f"# {dump(cases[0].test.summary())}")
     for rel_name, threshold in RELEVANCE[args.kind]:
         print(f"\n## relevance {rel_name}: validation (mean over seeds of the best trial)\n", flush=True)
@@ -180,7 +187,7 @@ def main() -> None:
                 ok = np.isfinite(ref["per_user"]) & np.isfinite(res["per_user"])
                 row["p vs hybrid"] = f"{stats.ttest_rel(ref['per_user'][ok], res['per_user'][ok]).pvalue:.2g}"
             rows.append(row)
-        print_table(rows, ["model", "ndcg@10", "truth_graded_ndcg@10", "p vs hybrid", "fit s"])
+        print_table(rows, ["model", "ndcg@10", "truth_graded_ndcg@10", "cold_ndcg@10", "p vs hybrid", "fit s"])
 
 
 if __name__ == "__main__":

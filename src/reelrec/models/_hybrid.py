@@ -19,6 +19,7 @@ from reelrec.models._hybrid_parts import (
     detect_label_kind,
     ease_weights,
     feature_pipeline,
+    fold_in,
     label_from_target,
     label_target,
     ridge_map,
@@ -262,26 +263,13 @@ class Hybrid(Recommender):
         n = len(histories)
         cells = (np.concatenate(rows or [[]]), np.concatenate(cols or [[]]))
         hist = sp.csr_matrix((np.concatenate(vals or [[]]).astype(np.float32), cells), shape=(n, self.n_items))
-        p = self._fold_in(hist)
+        p = fold_in(hist, self.item_factors_, self.item_bias_, self.liked_target_, self.choice_.mf_reg)
 
         def score(batch: NDArray[np.int32]) -> NDArray[np.float32]:
             return self._blend(hist[batch], p[batch], np.zeros(len(batch), np.float32))
 
         exclude = [np.unique(np.asarray(s, dtype=np.int32)) for s in histories]
         return self._rank(score, np.arange(n, dtype=np.int32), k, False, candidates, exclude)
-
-    def _fold_in(self, hist: sp.csr_matrix) -> NDArray[np.float32]:
-        """User vectors of sessions: ``min sum_j w_j (t - c_j - q_j p)^2 + reg |p|^2`` per session."""
-        k = self.item_factors_.shape[1]
-        out = np.zeros((hist.shape[0], k), np.float32)
-        ridge = self.choice_.mf_reg * np.eye(k)
-        for r in range(hist.shape[0]):
-            cols, w = hist.indices[hist.indptr[r] : hist.indptr[r + 1]], hist.data[hist.indptr[r] : hist.indptr[r + 1]]
-            if len(cols):
-                q = self.item_factors_[cols].astype(np.float64)
-                resid = self.liked_target_ - self.item_bias_[cols]
-                out[r] = np.linalg.solve(q.T @ (q * w[:, None]) + ridge, q.T @ (w * resid))
-        return out
 
     def item_embeddings(self) -> NDArray[np.float32]:
         """MF item factors, shape (n_items, embedding_size); do not modify."""

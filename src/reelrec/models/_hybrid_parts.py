@@ -126,6 +126,27 @@ def ease_weights(gram: NDArray[np.float64], reg: float) -> NDArray[np.float32]:
     return inv.to(torch.float32).numpy()
 
 
+def fold_in(
+    hist: sp.csr_matrix, item_factors: NDArray[np.float32], item_bias: NDArray[np.float32], target: float, reg: float
+) -> NDArray[np.float32]:
+    """MF user vectors of sessions: ``min_p sum_j w_j (target - c_j - q_j . p)^2 + reg |p|^2`` per row.
+
+    ``hist`` holds one row per session with view weights ``w_j``; each view is assumed to carry the
+    label ``target`` (centred), so a session is placed where its videos would be liked.
+    """
+    k = item_factors.shape[1]
+    out = np.zeros((hist.shape[0], k), np.float32)
+    ridge = reg * np.eye(k)
+    for r in range(hist.shape[0]):
+        lo, hi = hist.indptr[r], hist.indptr[r + 1]
+        if lo == hi:
+            continue
+        cols, w = hist.indices[lo:hi], hist.data[lo:hi].astype(np.float64)
+        q = item_factors[cols].astype(np.float64)
+        out[r] = np.linalg.solve(q.T @ (q * w[:, None]) + ridge, q.T @ (w * (target - item_bias[cols])))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- blend
 def standardise_rows(scores: NDArray[np.float32]) -> NDArray[np.float32]:
     """Each row minus its mean over the catalogue, divided by its standard deviation (in place).
