@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/default_search.py DATA [--seeds 0 1 2] [--trials 8] [--models hybrid ease ...]
-        [--kuairec-dirs DIR ...] [--test] [--cold 0.2] [--threads 1]
+        [--kuairec-dirs DIR ...] [--test] [--cold 0.2] [--hybrid-param name=value] [--threads 1]
 
 ``DATA`` is ``ml100k`` (holdout 80/20 per user, relevance >= 4 and relevance = any), ``kuairec``
 (folders from ``reelrec synth``, one per seed, given with ``--kuairec-dirs``; kuairec protocol:
@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from _common import dump, find_data, machine_note, print_table, set_threads
+from _common import dump, find_data, machine_note, parse_params, print_table, set_threads
 from reelrec.data import load_dataset
 from reelrec.data._dataset import Dataset
 from reelrec.eval import Split, evaluate, holdout_split, kuairec_split
 from reelrec.models import Recommender
 from reelrec.models._hybrid_valid import impression_ndcg
-from search_baselines import build, trials
+from search_baselines import SPACES, build, trials
 from worlds import WORLDS
 
 MODELS = ["hybrid", "ease", "itemknn", "mf", "ials", "item-mean", "popularity"]
@@ -158,10 +158,12 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--test", action="store_true", help="also score the chosen configurations on test, once")
+    ap.add_argument("--hybrid-param", action="append", help="hybrid hyperparameter, name=value (experiments)")
     ap.add_argument("--cold", type=float, default=0.0, help="share of test users scored from features only")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     threads = set_threads(args.threads)
+    SPACES["hybrid"] = [parse_params(args.hybrid_param)]
     print(f"# default search on {args.kind}, seeds {args.seeds}, {args.trials} trials ({machine_note(threads)})")
     cases = make_cases(args.kind, args.seeds, args.kuairec_dirs, args.data, args.cold)
     print(f"# {dump(cases[0].test.summary())}")

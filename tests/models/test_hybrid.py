@@ -137,3 +137,15 @@ def test_save_load_keeps_choices_and_cold_scores(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.recommend_cold(table, k=5)[0], fitted.recommend_cold(table, k=5)[0])
     hist = [[0, 1, 2]]
     np.testing.assert_array_equal(loaded.recommend_history(hist)[0], fitted.recommend_history(hist)[0])
+
+
+def test_residual_ease_input_round_trips(tmp_path):
+    model = Hybrid(ease_input="residual", embedding_size=4, epochs=4, mf_regs=[1.0], ease_scales=[1.0], blend_steps=1)
+    model.fit(two_clusters())
+    assert model.ease_values_ is not None and len(model.ease_values_) == model.seen_.nnz
+    loaded = Recommender.load(model.save(tmp_path / "residual"))
+    users = np.arange(N_USERS)
+    np.testing.assert_array_equal(loaded.score_users(users), model.score_users(users))
+    np.testing.assert_array_equal(loaded.recommend_history([[0, 1, 2]])[0], model.recommend_history([[0, 1, 2]])[0])
+    with pytest.raises(ValueError, match="ease_input='dense'"):
+        Hybrid(ease_input="dense").fit(two_clusters())

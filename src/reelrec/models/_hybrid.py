@@ -67,6 +67,9 @@ class Hybrid(Recommender):
         Users sampled for the validation holdout (bounds the cost of the choices).
     max_memory_gb : float
         Catalogues whose EASE matrices would need more memory are fitted with the MF head alone.
+    ease_input : {"binary", "residual"}
+        What EASE reconstructs: the binary interaction matrix, or the label's residual after the MF
+        biases (item-item co-variation of preference rather than of exposure). Experimental.
     seed : int
         Seed of the holdout draw and the MF initialisation.
 
@@ -88,6 +91,7 @@ class Hybrid(Recommender):
         validation_fraction: float = 0.1,
         max_validation_users: int = 2000,
         max_memory_gb: float = 4.0,
+        ease_input: str = "binary",
         seed: int = 0,
     ) -> None:
         self.label_kind = label_kind
@@ -99,6 +103,7 @@ class Hybrid(Recommender):
         self.validation_fraction = validation_fraction
         self.max_validation_users = max_validation_users
         self.max_memory_gb = max_memory_gb
+        self.ease_input = ease_input
         self.seed = seed
 
     @classmethod
@@ -116,6 +121,8 @@ class Hybrid(Recommender):
             values = getattr(self, name)
             if not values or not all(np.isfinite(v) and v > 0 for v in values):
                 raise ValueError(f"{name}={values!r}, must be a non-empty list of numbers > 0")
+        if self.ease_input not in ("binary", "residual"):
+            raise ValueError(f"ease_input={self.ease_input!r}, must be 'binary' or 'residual'")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction={self.validation_fraction!r}, must be in (0, 1)")
 
@@ -192,9 +199,18 @@ class Hybrid(Recommender):
             pb = np.hstack([p, b[:, None]])
             self.user_map_, self.user_map_bias_ = ridge_map(design[known], pb[known], FEATURE_REG)
         self.log_popularity_ = np.log1p(self.item_popularity_).astype(np.float32)
-        self.ease_weights_ = None
+        self.ease_weights_ = self.ease_values_ = None
+        if self.ease_input == "residual":
+            # Pairs are sorted by user then item, the order of seen_'s entries.
+            self.ease_values_ = (y - mean - b[user] - self.item_bias_[item]).astype(np.float32)
         if use_ease and choice.blend_weight < 1.0:
-            self.ease_weights_ = ease_weights(item_gram(self.seen_), choice.ease_reg)
+            self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
+
+    def _ease_matrix(self) -> sp.csr_matrix:
+        """EASE's input rows for every user: the binary matrix, or the residual labels on its pattern."""
+        if self.ease_values_ is None:
+            return self.seen_
+        return sp.csr_matrix((self.ease_values_, self.seen_.indices, self.seen_.indptr), shape=self.seen_.shape)
 
     # ----------------------------------------------------------------------------------------- scoring
     def _mf_scores(self, p: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -212,7 +228,7 @@ class Hybrid(Recommender):
         return out
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
-        return self._blend(self.seen_[users], self.user_factors_[users], self.user_bias_[users])
+        return self._blend(self._ease_matrix()[users], self.user_factors_[users], self.user_bias_[users])
 
     def _cold_factors(self, user_features: FeatureTable) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         n, k = len(user_features), self.item_factors_.shape[1]
@@ -264,6 +280,9 @@ class Hybrid(Recommender):
         cells = (np.concatenate(rows or [[]]), np.concatenate(cols or [[]]))
         hist = sp.csr_matrix((np.concatenate(vals or [[]]).astype(np.float32), cells), shape=(n, self.n_items))
         p = fold_in(hist, self.item_factors_, self.item_bias_, self.liked_target_, self.choice_.mf_reg)
+        if self.ease_values_ is not None:
+            # Residual EASE input: each view carries the liked label minus the video's bias.
+            hist = hist.multiply((self.liked_target_ - self.item_bias_)[None, :]).tocsr()
 
         def score(batch: NDArray[np.int32]) -> NDArray[np.float32]:
             return self._blend(hist[batch], p[batch], np.zeros(len(batch), np.float32))
@@ -287,6 +306,8 @@ class Hybrid(Recommender):
         }
         if self.ease_weights_ is not None:
             tensors["ease_weights"] = self.ease_weights_
+        if self.ease_values_ is not None:
+            tensors["ease_values"] = self.ease_values_
         if self.user_map_ is not None:
             tensors["user_map"], tensors["user_map_bias"] = self.user_map_, self.user_map_bias_
         extra = {
@@ -302,6 +323,7 @@ class Hybrid(Recommender):
         for name in ("user_factors", "user_bias", "item_factors", "item_bias", "log_popularity"):
             setattr(self, name + "_", np.asarray(tensors[name], np.float32))
         self.ease_weights_ = tensors.get("ease_weights")
+        self.ease_values_ = tensors.get("ease_values")
         self.user_map_ = tensors.get("user_map")
         self.user_map_bias_ = tensors.get("user_map_bias")
         self.label_kind_ = extra["label_kind"]

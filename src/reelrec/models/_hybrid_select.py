@@ -105,20 +105,25 @@ def choose(
         s = p[val_users] @ q.T + b[val_users, None] + c[None, :]
         mf_scores[reg] = log[f"mf reg={reg:g}"] = judge(s.copy())
         if _best(mf_scores) == reg:
-            mf_best = (s, p, b, q, c)
+            mf_best = (s, mean, p, b, q, c)
     mf_reg = _best(mf_scores)
     s_mf = standardise_rows(mf_best[0])
 
     ease_reg, blend = 1.0, 1.0
     if use_ease:
-        gram = item_gram(x_train)
+        x_ease = x_train
+        if model.ease_input == "residual":
+            _, mean, p, b, q, c = mf_best
+            resid = y[train] - mean - b[user[train]] - c[item[train]]
+            x_ease = sp.csr_matrix((resid.astype(np.float32), (user[train], item[train])), shape=shape)
+        gram = item_gram(x_ease)
         counts = np.diag(gram)
         anchor = float(counts[counts > 0].mean())
         ease_scores: dict[float, float] = {}
         s_ease = s_mf
         for scale in model.ease_scales:
             reg = scale * anchor
-            s = np.asarray(x_train[val_users] @ ease_weights(gram, reg), np.float32)
+            s = np.asarray(x_ease[val_users] @ ease_weights(gram, reg), np.float32)
             ease_scores[reg] = log[f"ease reg={reg:.4g}"] = judge(s.copy())
             if _best(ease_scores) == reg:
                 s_ease = s
@@ -133,7 +138,7 @@ def choose(
 
     cold = 1.0
     if user_design is not None:
-        _, p, b, q, c = mf_best
+        _, _, p, b, q, c = mf_best
         has_pairs = np.bincount(user[train], minlength=n_users) > 0
         known = has_pairs.copy()
         known[val_users] = False
