@@ -187,7 +187,8 @@ def main() -> None:
             row = {"model": name, **{k: v for k, v in res.items() if k != "per_user"}}
             if ref is not None and name != "hybrid":
                 ok = np.isfinite(ref["per_user"]) & np.isfinite(res["per_user"])
-                row["p vs hybrid"] = f"{stats.ttest_rel(ref['per_user'][ok], res['per_user'][ok]).pvalue:.2g}"
+                p = stats.ttest_rel(ref["per_user"][ok], res["per_user"][ok]).pvalue
+                row["p vs hybrid"] = f"{p:.2g}" if p > 0 else "<1e-300"
             rows.append(row)
         print_table(rows, ["model", "ndcg@10", "truth_graded_ndcg@10", "cold_ndcg@10", "p vs hybrid", "fit s"])
 
