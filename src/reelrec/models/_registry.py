@@ -17,6 +17,7 @@ _BUILTIN: dict[str, str] = {
     "bpr": "reelrec.models._bpr:BPR",
     "notebook": "reelrec.models._seed:SeedTwoTower",
     "two-tower": "reelrec.models._two_tower:TwoTower",
+    "hybrid": "reelrec.models._hybrid:Hybrid",
 }
 #: Former names, still accepted everywhere a model name is (artifacts saved under them load):
 #: the notebook preset was first called ``seed``, which read like the ``seed`` argument.

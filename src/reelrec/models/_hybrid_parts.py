@@ -1,0 +1,161 @@
+"""Closed-form building blocks of the hybrid model: label kinds, feature ridge maps, EASE, blend scaling."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from numpy.typing import NDArray
+
+from reelrec.data._dataset import Dataset, FeatureTable
+from reelrec.features import EncodedFeatures, FeaturePipeline
+
+LabelKind = Literal["rating", "watch_ratio", "count", "binary"]
+LABEL_KINDS: tuple[str, ...] = ("rating", "watch_ratio", "count", "binary")
+#: Ridge penalty of the side-feature -> factor maps (features are standardised, so one value fits all).
+FEATURE_REG = 10.0
+
+
+def detect_label_kind(dataset: Dataset) -> LabelKind:
+    """What the label means, read from its name and values.
+
+    ``watch_ratio`` / ``rating`` names are trusted. Otherwise a single distinct value is ``binary``;
+    integer labels with at most 10 distinct values from 0..10 read as ``rating``, other non-negative
+    integers as ``count`` (plays, clicks), anything else as a continuous engagement label treated
+    like ``watch_ratio``. Integer ratings 1-5 and small play counts look alike, hence the
+    ``label_kind`` override.
+    """
+    if dataset.label_name == "watch_ratio":
+        return "watch_ratio"
+    if dataset.label_name == "rating":
+        return "rating"
+    label = dataset.interactions.label
+    values = np.unique(label)
+    if len(values) <= 1:
+        return "binary"
+    integer = bool(np.all(values == np.round(values)))
+    if integer and values[0] >= 0 and values[-1] <= 10 and len(values) <= 10:
+        return "rating"
+    if integer and values[0] >= 0:
+        return "count"
+    return "watch_ratio"
+
+
+def label_target(label: NDArray[np.float32], kind: LabelKind) -> NDArray[np.float64]:
+    """The regression target of the label head: log1p for heavy-tailed kinds, raw ratings, 1 for binary."""
+    y = label.astype(np.float64)
+    if kind in ("watch_ratio", "count"):
+        return np.log1p(np.maximum(y, 0.0))
+    if kind == "binary":
+        return np.ones_like(y)
+    return y
+
+
+def label_from_target(z: NDArray[np.float32], kind: str) -> NDArray[np.float32]:
+    """Inverse of :func:`label_target` (in place where possible)."""
+    if kind in ("watch_ratio", "count"):
+        np.expm1(z, out=z)
+    return z
+
+
+# ---------------------------------------------------------------------------------------- side features
+def feature_pipeline(table: FeatureTable | None) -> FeaturePipeline | None:
+    """The encoder of one side-feature table (rare categories pooled so the ridge maps stay small)."""
+    if table is None or not table.columns:
+        return None
+    return FeaturePipeline(min_count=5, max_categories=200)
+
+
+def design_matrix(encoded: EncodedFeatures, pipe: FeaturePipeline) -> sp.csr_matrix:
+    """Standardised numbers, one-hot categories and length-normalised multi-hot bags as one CSR matrix.
+
+    Code 0 (missing / unknown) gets no column, so an unseen value falls back to the intercept.
+    """
+    spec = pipe.spec_
+    n = len(encoded)
+    blocks: list[sp.csr_matrix] = [
+        sp.csr_matrix(encoded.numeric.astype(np.float32)),
+        sp.csr_matrix(encoded.numeric_missing.astype(np.float32)),
+    ]
+    rows = np.arange(n)
+    for j, card in enumerate(spec.categorical_cardinalities):
+        codes = encoded.categorical[:, j]
+        keep = codes > 0
+        blocks.append(sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (rows[keep], codes[keep])), shape=(n, card)))
+    for (offsets, codes), card in zip(encoded.multi, spec.multi_cardinalities, strict=True):
+        lens = np.diff(offsets)
+        weight = np.repeat(1.0 / np.sqrt(np.maximum(lens, 1)), lens).astype(np.float32)
+        mat = sp.csr_matrix((weight, codes, offsets), shape=(n, card))
+        mat.data[mat.indices == 0] = 0.0
+        blocks.append(mat)
+    out = sp.hstack(blocks, format="csr", dtype=np.float32)
+    out.eliminate_zeros()
+    return out
+
+
+def ridge_map(design: sp.csr_matrix, target: NDArray[np.float32], reg: float) -> tuple[NDArray, NDArray]:
+    """Weights ``W`` and intercept ``b`` of ``target ~ design @ W + b`` by ridge regression (float64 solve).
+
+    Used to map side features to learned factors, so users and videos with no history get the
+    factors their features predict (cold start, new videos).
+    """
+    mean_x = np.asarray(design.mean(axis=0)).ravel()
+    mean_t = target.mean(axis=0)
+    dense = design.toarray().astype(np.float64) - mean_x
+    gram = dense.T @ dense
+    gram[np.diag_indices_from(gram)] += reg
+    weights = np.linalg.solve(gram, dense.T @ (target.astype(np.float64) - mean_t))
+    intercept = mean_t - mean_x @ weights
+    return weights.astype(np.float32), np.asarray(intercept, np.float32)
+
+
+# ----------------------------------------------------------------------------------------------- EASE
+def ease_weights(gram: NDArray[np.float64], reg: float) -> NDArray[np.float32]:
+    """EASE's closed-form item-item matrix ``B = I - P / diag(P)`` with ``P = (G + reg I)^-1``, diag 0.
+
+    Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019. ``gram`` is not modified.
+    """
+    g = torch.from_numpy(gram).clone()
+    g.diagonal().add_(float(reg))
+    inv = torch.cholesky_inverse(torch.linalg.cholesky(g))
+    del g
+    inv.div_(-inv.diagonal().clone()[None, :])
+    inv.diagonal().zero_()
+    return inv.to(torch.float32).numpy()
+
+
+def fold_in(
+    hist: sp.csr_matrix, item_factors: NDArray[np.float32], item_bias: NDArray[np.float32], target: float, reg: float
+) -> NDArray[np.float32]:
+    """MF user vectors of sessions: ``min_p sum_j w_j (target - c_j - q_j . p)^2 + reg |p|^2`` per row.
+
+    ``hist`` holds one row per session with view weights ``w_j``; each view is assumed to carry the
+    label ``target`` (centred), so a session is placed where its videos would be liked.
+    """
+    k = item_factors.shape[1]
+    out = np.zeros((hist.shape[0], k), np.float32)
+    ridge = reg * np.eye(k)
+    for r in range(hist.shape[0]):
+        lo, hi = hist.indptr[r], hist.indptr[r + 1]
+        if lo == hi:
+            continue
+        cols, w = hist.indices[lo:hi], hist.data[lo:hi].astype(np.float64)
+        q = item_factors[cols].astype(np.float64)
+        out[r] = np.linalg.solve(q.T @ (q * w[:, None]) + ridge, q.T @ (w * (target - item_bias[cols])))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- blend
+def standardise_rows(scores: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Each row minus its mean over the catalogue, divided by its standard deviation (in place).
+
+    Puts components with different units (co-occurrence weights, watch ratios) on one scale per user,
+    so a blend weight means the same thing for every user and every candidate list.
+    """
+    scores -= scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    std[std == 0] = 1.0
+    scores /= std
+    return scores
