@@ -117,6 +117,7 @@ def watch_columns(columns: list[str]) -> list[str]:
     """The watch-time detail columns present: XAUC/XGAUC on watch time, then MAE and RMSE by bucket."""
     def key(col: str) -> tuple[bool, int]:
         m = _BUCKET_RE.match(col)
+        assert m is not None  # only bucket columns are sorted with this key
         return m["error"] != "mae", int(m["q"])
 
     buckets = sorted((c for c in columns if _BUCKET_RE.match(c)), key=key)

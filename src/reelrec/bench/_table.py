@@ -103,7 +103,7 @@ def best_models(summary: pl.DataFrame, columns: list[str], rel_tol: float = 1e-9
     return best
 
 
-def format_cell(mean: float, std: float, digits: int) -> str:
+def format_cell(mean: float | None, std: float | None, digits: int) -> str:
     """``mean ± std`` with ``digits`` decimals; the mean alone for a single seed; ``–`` without a value."""
     if mean is None or not math.isfinite(mean):
         return "–"

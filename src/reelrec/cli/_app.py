@@ -29,7 +29,7 @@ def _hide_flag_types() -> None:
         return "" if self.is_flag and self.metavar is None else show_type(self, ctx)
 
     display_type_rich._reelrec = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign,assignment]  # typer re-exports click's Context under two names
 
 
 _hide_flag_types()

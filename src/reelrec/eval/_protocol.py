@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -211,7 +211,7 @@ class EvalProtocol:
     # ------------------------------------------------------------------ internals
     def _holdout(self, data: Dataset, seed: int) -> Split:
         """Per-user random holdout, or temporal (features rebuilt) under the temporal protocol."""
-        mode = "temporal" if self.name == "temporal" else "random"
+        mode: Literal["random", "temporal"] = "temporal" if self.name == "temporal" else "random"
         split = holdout_split(
             data,
             test_fraction=self.test_fraction,

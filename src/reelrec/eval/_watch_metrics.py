@@ -23,6 +23,7 @@ Stability: provisional.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -118,11 +119,12 @@ def _lower_earlier(rank: NDArray[np.int64], group_starts: NDArray[np.int64]) -> 
     if n < 2:
         return np.zeros(len(group_starts), np.int64)
     small = np.int32 if n < 2**31 else np.int64  # half the memory traffic for any realistic test set
-    r = rank.astype(small)
-    acc = np.zeros(n, small)  # per slot; a slot's count never exceeds n
-    bounds = group_starts.astype(small)  # segment starts: same group, same rank bits above b
-    idx = np.arange(n, dtype=small)
-    zeros_at = np.zeros(n + 1, small)
+    r: NDArray[np.signedinteger[Any]] = rank.astype(small)
+    acc: NDArray[np.signedinteger[Any]] = np.zeros(n, small)  # per slot; a slot's count never exceeds n
+    # Segment starts: same group, same rank bits above b.
+    bounds: NDArray[np.signedinteger[Any]] = group_starts.astype(small)
+    idx: NDArray[np.signedinteger[Any]] = np.arange(n, dtype=small)
+    zeros_at: NDArray[np.signedinteger[Any]] = np.zeros(n + 1, small)
     for b in reversed(range(int(rank.max()).bit_length())):
         seg_len = np.diff(bounds, append=small(n))
         start = np.repeat(bounds, seg_len)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,6 +15,7 @@ from reelrec.models._ease import EASE, item_gram
 from reelrec.models._hybrid_parts import (
     FEATURE_REG,
     LABEL_KINDS,
+    LabelKind,
     design_matrix,
     detect_label_kind,
     ease_weights,
@@ -129,7 +130,7 @@ class Hybrid(Recommender):
     # --------------------------------------------------------------------------------------------- fit
     def _fit(self, dataset: Dataset) -> None:
         self._check_params()
-        kind = detect_label_kind(dataset) if self.label_kind == "auto" else self.label_kind
+        kind = detect_label_kind(dataset) if self.label_kind == "auto" else cast(LabelKind, self.label_kind)
         user, item, label = pair_means(dataset.interactions, dataset.n_items)
         y = label_target(label, kind).astype(np.float32)
         n_users, n_items = dataset.n_users, dataset.n_items
@@ -277,8 +278,10 @@ class Hybrid(Recommender):
             cols.append(seq)
             vals.append(0.5 ** (np.arange(len(seq))[::-1] / half_life))
         n = len(histories)
-        cells = (np.concatenate(rows or [[]]), np.concatenate(cols or [[]]))
-        hist = sp.csr_matrix((np.concatenate(vals or [[]]).astype(np.float32), cells), shape=(n, self.n_items))
+        none = np.zeros(0, np.int64)
+        cells = (np.concatenate(rows) if rows else none, np.concatenate(cols) if cols else none)
+        weights = np.concatenate(vals).astype(np.float32) if vals else np.zeros(0, np.float32)
+        hist = sp.csr_matrix((weights, cells), shape=(n, self.n_items))
         p = fold_in(hist, self.item_factors_, self.item_bias_, self.liked_target_, self.choice_.mf_reg)
         if self.ease_values_ is not None:
             # Residual EASE input: each view carries the liked label minus the video's bias.
@@ -308,7 +311,7 @@ class Hybrid(Recommender):
             tensors["ease_weights"] = self.ease_weights_
         if self.ease_values_ is not None:
             tensors["ease_values"] = self.ease_values_
-        if self.user_map_ is not None:
+        if self.user_map_ is not None and self.user_map_bias_ is not None:
             tensors["user_map"], tensors["user_map_bias"] = self.user_map_, self.user_map_bias_
         extra = {
             "label_kind": self.label_kind_,

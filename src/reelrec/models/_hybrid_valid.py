@@ -54,7 +54,8 @@ def impression_ndcg(
         starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
         rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
         top = rank < k
-        return np.bincount(u[top], weights=gain[order][top] * disc[rank[top]], minlength=int(user.max()) + 1)
+        sums = np.bincount(u[top], weights=gain[order][top] * disc[rank[top]], minlength=int(user.max()) + 1)
+        return np.asarray(sums, dtype=np.float64)
 
     got = dcg(np.lexsort((-score, user)))
     ideal = dcg(np.lexsort((-gain, user)))
