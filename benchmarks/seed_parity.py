@@ -5,6 +5,7 @@ Usage::
     make seed-venv                                   # once: the notebook's TensorFlow environment
     python benchmarks/seed_parity.py --scale 0.25    # and --scale 1.0
     python benchmarks/seed_parity.py --dry-run       # the preset's side only, tiny data, no TensorFlow
+    python benchmarks/seed_parity.py --report runs/seed-parity/results-s0.25.json   # tables of saved runs
 
 For each seed (default 0 1 2) it runs ``benchmarks/seed_notebook.py`` (pandas, Keras, its
 ``train_test_split`` of the big matrix's rows; in ``.venv-seed``), then the preset on the rows that
@@ -49,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1, help="TensorFlow and torch threads (the same for both)")
     ap.add_argument("--notebook-python", type=Path, default=REPO / ".venv-seed" / "bin" / "python")
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--report", type=Path, default=None, help="print the tables of a saved results-*.json and stop")
     ap.add_argument("--dry-run", action="store_true", help="tiny data, preset only, a numpy split: checks the plumbing")
     ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)  # a notebook output folder
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -138,6 +140,13 @@ def preset_cmd(data: Path, rows: Path, seed: int, args: argparse.Namespace) -> l
             "--threads", str(args.threads), "--epochs", str(args.epochs), "--work", str(args.work)]  # fmt: skip
 
 
+def save_runs(runs: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(runs, indent=2))
+    os.replace(tmp, path)
+
+
 def spread(values: list[float]) -> float:
     return max(values) - min(values)
 
@@ -207,6 +216,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     if args.scale is None:
         args.scale = 0.01 if args.dry_run else 0.25
+    if args.report is not None:
+        runs = json.loads(args.report.read_text())
+        print_runs(runs)
+        print()
+        print("\n".join(summarise(runs)))
+        return runs
     if args.child is not None:
         print(json.dumps(run_preset(args.data, args.child, args.seed, args.threads, args.epochs, args.work / "cache")))
         return []
@@ -218,6 +233,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         raise SystemExit(f"{args.notebook_python}: not found; run `make seed-venv` first (or pass --notebook-python)")
     data = ensure_data(args)
     print(f"# data {data}; seeds {args.seeds}; {args.threads} thread(s) each side; {os.cpu_count()} CPUs", flush=True)
+    result = args.work / f"results-s{args.scale:g}.json"
     runs: list[dict] = []
     for seed in args.seeds:
         rows = args.work / f"split-s{args.scale:g}" / f"seed{seed}"
@@ -231,14 +247,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
             run = child(cmd, args.threads)
             run["load_avg"] = load
             runs.append(run)
+            save_runs(runs, result)  # after every run: a stopped benchmark keeps what it measured
             print(f"# {who} seed {seed}: rmse {run['rmse']:.4f} mae {run['mae']:.4f} ndcg@10 {run['ndcg@10']:.4f} "
                   f"train {run['train_seconds']:.1f} s ({run['train_cpu_seconds']:.1f} CPU s), load {load:.1f}",
                   flush=True)  # fmt: skip
-    result = args.work / f"results-s{args.scale:g}.json"
-    result.parent.mkdir(parents=True, exist_ok=True)
-    tmp = result.with_suffix(".tmp")
-    tmp.write_text(json.dumps(runs, indent=2))
-    os.replace(tmp, result)
     print()
     print_runs(runs)
     print()
