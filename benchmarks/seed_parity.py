@@ -168,7 +168,9 @@ def summarise(runs: list[dict]) -> list[str]:
         ("peak_rss_mb", "peak RSS MiB (median)"),
     )
     for key, label in medians:
-        a, b = statistics.median(r[key] for r in nb), statistics.median(r[key] for r in pr)
+        # A run recovered from a log may lack a field (peak RSS): the median is over the runs that have it.
+        a = statistics.median(r[key] for r in nb if r.get(key) is not None)
+        b = statistics.median(r[key] for r in pr if r.get(key) is not None)
         lines.append(f"| {label} | {a:.1f} | {b:.1f} | ×{b / a:.3f} |")
     lines.append("")
     for key in ("rmse", "mae"):
@@ -192,8 +194,9 @@ def print_runs(runs: list[dict]) -> None:
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" for _ in cols) + "|")
     for r in runs:
+        rss = r.get("peak_rss_mb") or float("nan")
         cells = [r["who"], r["seed"], f"{r['rmse']:.4f}", f"{r['mae']:.4f}", f"{r['ndcg@10']:.4f}",
-                 f"{r['train_seconds']:.1f}", f"{r['train_cpu_seconds']:.1f}", f"{r['peak_rss_mb']:.0f}",
+                 f"{r['train_seconds']:.1f}", f"{r['train_cpu_seconds']:.1f}", f"{rss:.0f}",
                  f"{r.get('load_avg', float('nan')):.1f}"]  # fmt: skip
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
