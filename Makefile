@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint typecheck smoke bench report clean
+.PHONY: setup demo test lint typecheck smoke bench report clean seed-venv
 
 $(BIN)/reelrec: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,17 @@ report: setup
 	$(BIN)/reelrec bench runs/synth --models popularity,item-mean,mf,ease,itemknn,two-tower --seeds 2 --fast --out runs/bench
 	$(BIN)/reelrec report runs/bench --out runs/report.html
 
+# Benchmark-only environment for benchmarks/seed_notebook.py (the reference notebook's Keras pipeline).
+# TensorFlow is never a dependency of reelrec: it lives here, apart from .venv.
+SEED_VENV := .venv-seed
+
+$(SEED_VENV)/.installed:
+	$(PYTHON) -m venv $(SEED_VENV)
+	$(SEED_VENV)/bin/pip install --quiet --upgrade pip
+	$(SEED_VENV)/bin/pip install --quiet "tensorflow-cpu==2.21.0" pandas scikit-learn
+	touch $@
+
+seed-venv: $(SEED_VENV)/.installed
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(SEED_VENV) build dist *.egg-info src/*.egg-info

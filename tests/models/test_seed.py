@@ -9,7 +9,15 @@ from torch import nn
 
 from reelrec.data import Dataset, FeatureTable
 from reelrec.models import create_model
-from reelrec.models._seed import ITEM_CODE_COLUMNS, ITEM_COUNTER_COLUMNS, USER_COLUMNS, SeedTwoTower
+from reelrec.models._seed import (
+    ITEM_CODE_COLUMNS,
+    ITEM_COUNTER_COLUMNS,
+    KERAS_ADAM_EPSILON,
+    USER_COLUMNS,
+    SeedNet,
+    SeedTwoTower,
+    keras_adam,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -117,3 +125,35 @@ def test_deterministic_and_validated(toy_dataset):
         SeedTwoTower(batch_size=0).fit(toy_dataset)
     with pytest.raises(ValueError, match="clip"):
         SeedTwoTower(clip=-1).fit(toy_dataset)
+
+
+def test_layers_start_like_keras_dense():
+    # Keras Dense: Glorot-uniform weights, U(-limit, limit) with limit = sqrt(6 / (fan_in + fan_out)), zero bias.
+    torch.manual_seed(0)
+    net = SeedNet(18, 17, [256, 128, 96, 48])
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 8
+    for layer in linears:
+        fan_out, fan_in = layer.weight.shape
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        w = layer.weight.detach().numpy()
+        assert np.abs(w).max() <= limit and np.abs(w).max() > 0.95 * limit
+        # Uniform on [-limit, limit] has std limit / sqrt(3); torch's default (Kaiming) would be ~sqrt(2) off.
+        assert abs(w.std() / (limit / np.sqrt(3.0)) - 1.0) < 0.05, (layer, w.std(), limit)
+        assert not layer.bias.detach().any()
+
+
+def test_optimiser_is_adam_with_keras_epsilon():
+    net = SeedNet(3, 2, [4, 2])
+    opt = keras_adam(list(net.parameters()), 0.01, 0.0)
+    assert isinstance(opt, torch.optim.Adam) and not isinstance(opt, torch.optim.AdamW)
+    assert [g["eps"] for g in opt.param_groups] == [KERAS_ADAM_EPSILON] == [1e-7]
+    assert opt.param_groups[0]["lr"] == 0.01 and opt.param_groups[0]["betas"] == (0.9, 0.999)
+    # The epsilon is the one used: a first step on gradient g moves each weight by lr * g / (|g| + eps)
+    # (the bias corrections cancel at step 1); with torch's 1e-8 it would move 0.0099, not 0.0091.
+    w = next(net.parameters())
+    before = w.detach().clone()
+    w.grad = torch.full_like(w, 1e-6)
+    opt.step()
+    expected = before - 0.01 * 1e-6 / (1e-6 + 1e-7)
+    torch.testing.assert_close(w.detach(), expected, rtol=0, atol=1e-6)

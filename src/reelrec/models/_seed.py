@@ -45,17 +45,27 @@ ITEM_COUNTER_COLUMNS = [
 ]
 
 
+#: Keras's Adam epsilon (torch's default is 1e-8).
+KERAS_ADAM_EPSILON = 1e-7
+
+
 class SeedNet(nn.Module):
     """Two MLP towers (ReLU between layers, linear last layer) whose L2-normalised outputs are dotted.
 
     The cosine lies in [-1, 1], the range the labels are min-max scaled to. (A ReLU on the last layer
     would make every cosine non-negative, i.e. no prediction below the middle of the label range.)
+    Layers start as Keras's ``Dense`` does (Glorot-uniform weights, zero biases), not as torch's
+    ``Linear`` (Kaiming-uniform weights and biases), so the preset starts where the notebook starts.
     """
 
     def __init__(self, n_user: int, n_item: int, sizes: list[int]) -> None:
         super().__init__()
         self.user_mlp = mlp([max(n_user, 1), *sizes])
         self.item_mlp = mlp([max(n_item, 1), *sizes])
+        for layer in self.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     def user(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.user_mlp(_non_empty(x)), dim=1)
@@ -210,7 +220,7 @@ class SeedTwoTower(Recommender):
         torch.manual_seed(self.seed)
         self.net_ = SeedNet(user_x.shape[1], item_x.shape[1], self.sizes).to(device)
         task = _SeedTask(self.net_, user_x, item_x, inter.user, inter.item, target, self.batch_size, device)
-        optimizer = adam(list(self.net_.parameters()), self.learning_rate, self.reg, decoupled=False)
+        optimizer = keras_adam(list(self.net_.parameters()), self.learning_rate, self.reg)
         options = LoopOptions(
             epochs=self.epochs,
             seed=self.seed,
@@ -314,6 +324,18 @@ class SeedTwoTower(Recommender):
         self.net_.eval()
         self.user_vectors_ = np.asarray(tensors["user_vectors"], np.float32)
         self.item_vectors_ = np.asarray(tensors["item_vectors"], np.float32)
+
+
+def keras_adam(params: list[nn.Parameter], lr: float, reg: float) -> torch.optim.Optimizer:
+    """Adam with Keras's epsilon (1e-7), the notebook's optimiser; ``reg`` is L2 (coupled) weight decay.
+
+    Keras adds epsilon before the second moment's bias correction, torch after it: the same update
+    up to epsilon x sqrt(1 - 0.999^step), which only differs in the first few hundred steps.
+    """
+    optimizer = adam(params, lr, reg, decoupled=False)
+    for group in optimizer.param_groups:
+        group["eps"] = KERAS_ADAM_EPSILON
+    return optimizer
 
 
 def _seed_pipeline(
