@@ -11,6 +11,7 @@ from tests.cli.helpers import run_in_process as run
 
 from reelrec.artifacts import load_artifact
 from reelrec.data import load_dataset
+from reelrec.models import model_class
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_holdout_refits_on_every_interaction_and_prints_the_splits_metrics(capsy
     assert kept["refit"] is None
     assert refit["metrics"] == kept["metrics"]  # the printed metrics are the split's either way
     every_pair = n_pairs(data.interactions.user, data.interactions.item)
-    refitted, split_model = load_artifact(refit_out), load_artifact(kept_out)
+    refitted, split_model = load_artifact(refit_out, model_class), load_artifact(kept_out, model_class)
     assert refitted.model.seen_.nnz == every_pair
     assert split_model.model.seen_.nnz < every_pair  # the test pairs stayed out of the split's model
     assert refitted.metrics["split"]["trained_on"] == "all interactions"
@@ -52,7 +53,7 @@ def test_kuairec_refit_uses_the_big_matrix_only(capsys, tmp_path, folder, data):
     result, out = train(capsys, folder, tmp_path / "art", "--set", "data.cold_user_fraction=0.2")
     assert result["protocol"] == "kuairec" and result["refit"]["fitted"]
     assert result["refit"]["data"] == "big matrix" and result["refit"]["rows"] == len(data.interactions)
-    seen = load_artifact(out).model.seen_
+    seen = load_artifact(out, model_class).model.seen_
     big = data.interactions
     assert seen.nnz == n_pairs(big.user, big.item)  # the cold users' big-matrix rows are back ...
     block = data.fully_observed
@@ -75,7 +76,7 @@ def test_text_output_says_the_model_was_refitted(capsys, tmp_path, folder):
                             "--protocol", "temporal", "--no-refit")  # fmt: skip
     assert code == 0, err
     assert "the saved model is that model (--no-refit)" in stdout
-    assert load_artifact(tmp_path / "kept").metrics["split"]["protocol"] == "temporal"
+    assert load_artifact(tmp_path / "kept", model_class).metrics["split"]["protocol"] == "temporal"
 
 
 def test_protocol_none_has_nothing_to_refit(capsys, tmp_path, folder):
