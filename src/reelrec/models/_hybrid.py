@@ -30,6 +30,7 @@ from reelrec.models._hybrid_select import Choice, choose
 from reelrec.models._hybrid_valid import carve_pairs
 from reelrec.models._item_mean import pair_means
 from reelrec.models._mf import biased_als
+from reelrec.models._space import Distribution, IntRange
 
 
 class Hybrid(Recommender):
@@ -110,6 +111,11 @@ class Hybrid(Recommender):
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
         return {"embedding_size": 8, "epochs": 3, "ease_scales": [4.0], "mf_regs": [1.0], "blend_steps": 4}
+
+    @classmethod
+    def search_space(cls) -> dict[str, Distribution]:
+        # Penalties and the blend are chosen inside ``fit``; the factor count and ALS sweeps are not.
+        return {"embedding_size": IntRange(8, 64, log=True), "epochs": IntRange(4, 16)}
 
     def _check_params(self) -> None:
         if self.label_kind != "auto" and self.label_kind not in LABEL_KINDS:
