@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from reelrec.cli._common import console, err_console, print_json
+from reelrec.cli._common import console, err_console, param_value, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -45,11 +44,7 @@ def _parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
         model, dot, name = key.partition(".")
         if not sep or not dot or not model or not name:
             raise typer.BadParameter(f"--param {item!r}: expected MODEL.NAME=VALUE, e.g. ease.reg=500")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        out.setdefault(model.strip(), {})[name.strip()] = value
+        out.setdefault(model.strip(), {})[name.strip()] = param_value(raw)
     return out
 
 

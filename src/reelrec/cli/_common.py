@@ -16,3 +16,11 @@ err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=Tr
 def print_json(obj: Any) -> None:
     """Machine-readable output for ``--json``: one JSON document on stdout."""
     print(json.dumps(obj, indent=2, sort_keys=True, default=str))
+
+
+def param_value(raw: str) -> Any:
+    """A ``--param`` value: read as JSON when it parses (numbers, lists, booleans), else kept as text."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reelrec.cli._common import console, err_console, print_json
+from reelrec.cli._common import console, err_console, param_value, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -25,10 +24,7 @@ def _parse_params(items: list[str] | None) -> dict[str, Any]:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
             raise typer.BadParameter(f"--param {item!r}: expected NAME=VALUE, e.g. reg=500")
-        try:
-            out[name.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[name.strip()] = raw
+        out[name.strip()] = param_value(raw)
     return out
 
 
