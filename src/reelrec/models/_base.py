@@ -8,6 +8,9 @@ Subclasses implement:
 - ``_score(users)``: dense ``float32`` scores of every item for a batch of user indices;
 - optionally ``_predict(users, items)`` (regressing models), ``_score_features(table)`` (cold
   start from user features), ``item_embeddings()`` and ``_similar(items)``;
+- optionally ``_score_sessions(users, histories, user_features)`` (the real-time feed: fold a
+  short-term history into the user's state; default: ignore it) and ``_add_items(table)`` (new
+  videos scored from their side features; default: not supported);
 - ``_get_state()`` / ``_set_state()`` to round-trip learned arrays through safetensors.
 
 Stability: stable.
@@ -28,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.data._vocab import IdMap
 from reelrec.errors import NotFittedError
+from reelrec.models._history import History, histories_exclusions
 from reelrec.models._topk import MASKED, batch_size_for, mask_lists, mask_seen, topk
 
 if TYPE_CHECKING:
@@ -43,6 +47,10 @@ class Recommender(ABC):
     regresses: ClassVar[bool] = False
     #: Whether unknown users can be scored from their side features.
     supports_cold_start: ClassVar[bool] = False
+    #: Whether new videos can be registered from their side features without retraining.
+    supports_new_items: ClassVar[bool] = False
+    #: Ranking rules ``recommend(..., scoring=)`` accepts; the first is the default (documented per model).
+    scorings: ClassVar[tuple[str, ...]] = ("score",)
 
     users_: IdMap
     items_: IdMap
@@ -112,14 +120,22 @@ class Recommender(ABC):
         return np.broadcast_to(self.item_popularity_, (len(user_features), self.n_items)).copy()
 
     def _scorers(
-        self, candidates: ArrayLike | None
+        self, candidates: ArrayLike | None, scoring: str | None = None
     ) -> tuple[Callable[[NDArray[np.int32]], NDArray[np.float32]], Callable[[FeatureTable], NDArray[np.float32]]]:
-        """The known-user and cold-user score functions for one request.
+        """The known-user and cold-user score functions for one request under ``scoring``.
 
-        Models whose score depends on what is being ranked (the two-tower scores a shortlist of
-        candidates differently from the catalogue) override this; the others score the same either way.
+        Models with several ranking rules override this; the others score the same either way.
         """
+        self._check_scoring(scoring)
         return self._score, self._score_features
+
+    def _check_scoring(self, scoring: str | None) -> str:
+        """``scoring`` resolved to one of :attr:`scorings` (``None`` is the default, the first)."""
+        if scoring is None:
+            return self.scorings[0]
+        if scoring not in self.scorings:
+            raise ValueError(f"scoring={scoring!r} is not one of {self.name}'s rules: {', '.join(self.scorings)}")
+        return scoring
 
     def _predict(self, users: NDArray[np.int32], items: NDArray[np.int32]) -> NDArray[np.float32]:
         raise NotImplementedError(f"{self.name} ranks items but does not predict the label")
@@ -137,6 +153,7 @@ class Recommender(ABC):
         exclude_seen: bool = True,
         candidates: ArrayLike | None = None,
         exclude: list[NDArray[np.int32]] | None = None,
+        scoring: str | None = None,
     ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """Top-``k`` item indices and scores for user indices, best first.
 
@@ -152,6 +169,8 @@ class Recommender(ABC):
             Item indices to rank among; all items when omitted. An empty list gives rows of padding only.
         exclude : list of int32 arrays, optional
             Extra item indices to drop, one array per user.
+        scoring : str, optional
+            One of :attr:`scorings`; the model's documented default when omitted.
 
         Returns
         -------
@@ -164,7 +183,7 @@ class Recommender(ABC):
             raise ValueError(f"k={k}, must be >= 1")
         if len(users) and (users.min() < 0 or users.max() >= len(self.users_)):
             raise KeyError(f"user indices must be in [0, {len(self.users_)})")
-        score_known, _ = self._scorers(candidates)
+        score_known, _ = self._scorers(candidates, scoring)
         return self._rank(score_known, users, k, exclude_seen, candidates, exclude)
 
     def _rank(
@@ -210,6 +229,7 @@ class Recommender(ABC):
         k: int = 10,
         exclude_seen: bool = True,
         candidates: ArrayLike | None = None,
+        scoring: str | None = None,
     ) -> tuple[NDArray, NDArray[np.float32]]:
         """Top-``k`` raw item ids and scores for raw user ids (one id or many).
 
@@ -220,7 +240,7 @@ class Recommender(ABC):
         single = np.ndim(users) == 0
         idx = self.users_.index(np.atleast_1d(users))
         cand = None if candidates is None else self.items_.index(candidates)
-        items, scores = self.recommend_indices(idx, k, exclude_seen, cand)
+        items, scores = self.recommend_indices(idx, k, exclude_seen, cand, scoring=scoring)
         raw = self._raw_items(items)
         return (raw[0], scores[0]) if single else (raw, scores)
 
@@ -230,12 +250,161 @@ class Recommender(ABC):
         k: int = 10,
         candidates: ArrayLike | None = None,
         exclude: list[NDArray[np.int32]] | None = None,
+        scoring: str | None = None,
     ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """Top-``k`` item indices for users known only by features (not in ``users_``)."""
         self._check_fitted()
-        _, score_cold = self._scorers(candidates)
+        _, score_cold = self._scorers(candidates, scoring)
         rows = np.arange(len(user_features), dtype=np.int32)
         return self._rank(lambda r: score_cold(user_features.take(r)), rows, k, False, candidates, exclude)
+
+    # ------------------------------------------------------------ sessions
+    def _score_sessions(
+        self,
+        users: NDArray[np.int32],
+        histories: list[History],
+        user_features: FeatureTable | None,
+        scoring: str | None = None,
+    ) -> NDArray[np.float32]:
+        """Scores of every item for users with a short-term history, shape (len(users), n_items).
+
+        ``users[r]`` is the user index, or ``-1`` for a user the model has not seen (then
+        ``user_features`` row ``r``, when given, describes them). This default ignores the history:
+        known users score as in training, new ones from features or popularity. Models that can fold
+        a history into the user's state override it.
+        """
+        known_fn, cold_fn = self._scorers(None, scoring)
+        out = np.empty((len(users), self.n_items), np.float32)
+        known = users >= 0
+        if known.any():
+            out[known] = known_fn(users[known])
+        if (~known).any():
+            rows = np.flatnonzero(~known)
+            if user_features is not None and self.supports_cold_start:
+                out[rows] = cold_fn(user_features.take(rows))
+            else:
+                out[rows] = self.item_popularity_
+        return out
+
+    def recommend_session_indices(
+        self,
+        histories: list[History],
+        users: ArrayLike | None = None,
+        user_features: FeatureTable | None = None,
+        k: int = 10,
+        exclude_seen: bool = True,
+        candidates: ArrayLike | None = None,
+        exclude: list[NDArray[np.int32]] | None = None,
+        scoring: str | None = None,
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """Top-``k`` item indices for users with a recent history (the real-time feed), best first.
+
+        ``users`` holds a user index per history or ``-1`` for a new user (all new when omitted).
+        Videos in a history are excluded like seen videos; ``exclude_seen`` also drops a known
+        user's training views.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ValueError(f"k={k}, must be >= 1")
+        n = len(histories)
+        u = np.full(n, -1, np.int32) if users is None else np.atleast_1d(np.asarray(users)).astype(np.int32)
+        if len(u) != n:
+            raise ValueError(f"got {n} histories for {len(u)} users")
+        if n and (u.max(initial=-1) >= len(self.users_) or u.min(initial=0) < -1):
+            raise KeyError(f"user indices must be in [0, {len(self.users_)}) or -1 for a new user")
+        if user_features is not None and len(user_features) != n:
+            raise ValueError(f"got {len(user_features)} feature rows for {n} histories")
+        for h in histories:
+            if len(h) and (h.items.min() < 0 or h.items.max() >= self.n_items):
+                raise KeyError(f"history item indices must be in [0, {self.n_items})")
+        self._check_scoring(scoring)
+        drop = histories_exclusions(histories)
+        if exclude is not None:
+            drop = [np.union1d(a, b).astype(np.int32) for a, b in zip(drop, exclude, strict=True)]
+        if exclude_seen:
+            seen = self.seen_
+            drop = [
+                np.union1d(d, seen.indices[seen.indptr[x] : seen.indptr[x + 1]]).astype(np.int32) if x >= 0 else d
+                for d, x in zip(drop, u, strict=True)
+            ]
+        rows = np.arange(n, dtype=np.int32)
+
+        def score(r: NDArray[np.int32]) -> NDArray[np.float32]:
+            table = None if user_features is None else user_features.take(r)
+            return self._score_sessions(u[r], [histories[i] for i in r], table, scoring)
+
+        return self._rank(score, rows, k, False, candidates, drop)
+
+    def recommend_session(
+        self,
+        history: History | list[dict[str, Any]],
+        k: int = 10,
+        user: Any = None,
+        user_features: FeatureTable | None = None,
+        exclude_seen: bool = True,
+        candidates: ArrayLike | None = None,
+        scoring: str | None = None,
+    ) -> tuple[NDArray, NDArray[np.float32]]:
+        """Top-``k`` raw item ids and scores for one user given their most recent views.
+
+        ``history`` is a :class:`History` of item indices, or a list of dicts with raw ``item_id``
+        and optional ``watch_ratio``, ``skipped`` and ``timestamp`` (newest last). ``user`` is a raw
+        user id (known: the history adds to their training views) or ``None`` for a new user,
+        optionally described by one row of ``user_features``.
+        """
+        self._check_fitted()
+        if not isinstance(history, History):
+            history = self.history_from_records(history)
+        u = -1 if user is None else int(self.users_.index(np.atleast_1d(user))[0])
+        cand = None if candidates is None else self.items_.index(candidates)
+        items, scores = self.recommend_session_indices(
+            [history], np.asarray([u], np.int32), user_features, k, exclude_seen, cand, scoring=scoring
+        )
+        return self._raw_items(items)[0], scores[0]
+
+    def history_from_records(self, records: list[dict[str, Any]]) -> History:
+        """A :class:`History` from dicts with a raw ``item_id`` (``KeyError`` names unknown videos)."""
+        self._check_fitted()
+        ids = [r["item_id"] for r in records]
+        idx = self.items_.index(ids, missing="negative") if ids else np.zeros(0, np.int32)
+        if (idx < 0).any():
+            unknown = [ids[i] for i in np.flatnonzero(idx < 0)[:10]]
+            raise KeyError(f"unknown item_id in history: {unknown}")
+
+        def column(name: str, default: float) -> NDArray[np.float64]:
+            return np.asarray([default if r.get(name) is None else float(r[name]) for r in records], np.float64)
+
+        ts = column("timestamp", np.nan)
+        return History.of(
+            idx,
+            column("watch_ratio", np.nan),
+            [bool(r.get("skipped", False)) for r in records],
+            None if np.isnan(ts).all() else ts,
+        )
+
+    # ------------------------------------------------------------- new items
+    def add_items(self, item_ids: ArrayLike, item_features: FeatureTable) -> NDArray[np.int32]:
+        """Register new videos from their side features so they can be recommended at once.
+
+        Returns their new item indices. Models that do not score items from features raise
+        ``NotImplementedError``; ids already in the catalogue raise ``ValueError``.
+        """
+        self._check_fitted()
+        if not self.supports_new_items:
+            raise NotImplementedError(f"{self.name} cannot score new videos from their features; retrain instead")
+        ids = np.atleast_1d(np.asarray(item_ids))
+        if len(ids) != len(item_features):
+            raise ValueError(f"got {len(ids)} item ids for {len(item_features)} feature rows")
+        known = self.items_.index(ids, missing="negative") >= 0
+        if known.any():
+            raise ValueError(f"item ids already in the catalogue: {ids[known][:10].tolist()}")
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("duplicate item ids among the new videos")
+        return self._add_items(ids, item_features)
+
+    def _add_items(self, item_ids: NDArray, item_features: FeatureTable) -> NDArray[np.int32]:
+        """Extend ``items_``, ``seen_``, ``item_popularity_`` and the model's item state; see ``add_items``."""
+        raise NotImplementedError(f"{self.name} cannot score new videos from their features")
 
     def _raw_items(self, items: NDArray[np.int32]) -> NDArray:
         raw = self.items_.raw(np.maximum(items, 0))

@@ -124,6 +124,7 @@ class TwoTower(Recommender):
     item_factors_: NDArray[np.float32]
     regresses: ClassVar[bool] = True
     supports_cold_start: ClassVar[bool] = True
+    scorings: ClassVar[tuple[str, ...]] = ("auto", "expected", "watch", "retrieval")
 
     def __init__(
         self,
@@ -632,9 +633,9 @@ class TwoTower(Recommender):
         n_known = int((self.item_popularity_ > 0).sum())
         return len(np.unique(np.asarray(candidates))) <= SHORTLIST_SHARE * n_known
 
-    def _mode(self, candidates: ArrayLike | None) -> str:
+    def _mode(self, candidates: ArrayLike | None, scoring: str | None = None) -> str:
         has_ret, has_reg = self.loss_ != "regression", self.loss_ != "retrieval"
-        mode = self.scoring
+        mode = self.scoring if scoring is None else scoring
         if mode == "auto":
             mode = ("watch" if self._is_shortlist(candidates) else "expected") if has_reg else "retrieval"
         if mode in ("expected", "retrieval") and not has_ret:
@@ -658,10 +659,11 @@ class TwoTower(Recommender):
         return self._scores_for(self.user_factors_[users], self._mode(None))
 
     def _scorers(
-        self, candidates: ArrayLike | None
+        self, candidates: ArrayLike | None, scoring: str | None = None
     ) -> tuple[Callable[[NDArray[np.int32]], NDArray[np.float32]], Callable[[FeatureTable], NDArray[np.float32]]]:
         """Score functions in the mode ``scoring`` resolves to for these ``candidates`` (see the class doc)."""
-        mode = self._mode(candidates)
+        self._check_scoring(scoring)
+        mode = self._mode(candidates, scoring)
         return (
             lambda users: self._scores_for(self.user_factors_[users], mode),
             lambda table: self._scores_for(self._cold_factors(table), mode),
