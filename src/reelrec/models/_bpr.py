@@ -107,8 +107,9 @@ class BPR(Recommender):
         user), a few full-gradient ascent steps on ``history_weight * H(x) - m/2 |x - x_u|^2``,
         item side fixed. ``H`` is the BPR log-likelihood of each history view outranking the whole
         catalogue (the expectation over every negative, so no sampling), averaged with recency
-        weights (newest most); a skipped view enters reversed at a quarter weight. ``m``, the
-        catalogue's mean squared item norm, keeps the balance independent of the factors' scale.
+        weights (newest most); a skipped view enters reversed at a quarter weight. ``m`` is the
+        curvature of BPR's log-likelihood at zero margin per direction (``E|y_i - y_j|^2 / 4k``),
+        standing in for the training block's, so the balance does not depend on the factors' scale.
 
     Stability: provisional.
     """
@@ -199,7 +200,9 @@ class BPR(Recommender):
         self._check_scoring(scoring)
         y, b = self.item_factors_.astype(np.float64), self.item_bias_.astype(np.float64)
         sq = np.einsum("nd,nd->n", y, y)
-        anchor_strength = max(float(sq.mean()), 1e-12)
+        # The curvature of the BPR log-likelihood at zero margin, 0.25 E|y_i - y_j|^2, spread over
+        # the k directions: what one (averaged) training block holds the user vector with at most.
+        anchor_strength = max(0.5 * float(y.var(axis=0).sum()) / y.shape[1], 1e-12)
         out = np.empty((len(users), self.n_items), np.float32)
         for r, (u, h) in enumerate(zip(users, histories, strict=True)):
             x0 = self.user_factors_[u].astype(np.float64) if u >= 0 else np.zeros(y.shape[1])
