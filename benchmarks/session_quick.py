@@ -57,7 +57,8 @@ def run(data: Dataset, inter: Interactions, names: list[str], seeds: list[int], 
     rel = rel[users]
     rel.eliminate_zeros()
     exclude = [h.items for h in histories]
-    print(f"{len(users)} users, {int((np.diff(rel.indptr) > 0).sum())} with a relevant test view; train rows {train.sum()}")
+    scored = int((np.diff(rel.indptr) > 0).sum())
+    print(f"{len(users)} users, {scored} with a relevant test view; train rows {train.sum()}")
     for name in names:
         for weight in weights:
             plain_runs, sess_runs = [], []
