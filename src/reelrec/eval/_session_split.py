@@ -143,9 +143,8 @@ def session_split(
     # Rows by user, then time, then log order; a pair is placed at its first view.
     order = np.lexsort((np.arange(len(inter)), ts, inter.user))
     key = inter.user[order].astype(np.int64) * dataset.n_items + inter.item[order]
-    _, first = np.unique(key, return_index=True)
-    first = np.sort(first)  # first views of each pair, still by user then time
-    rows = order[first]
+    _, first_view = np.unique(key, return_index=True)
+    rows = order[np.sort(first_view)]  # first view of each pair, still by user then time
     p_user = inter.user[rows]
     per_user = np.bincount(p_user, minlength=dataset.n_users)
     held = np.minimum(start + n_targets, per_user - min_train)
