@@ -13,6 +13,8 @@ for every N. Full-catalogue ranking, training views and the history excluded; re
 >= 2 / rating >= 4. The split is fixed by time, so ``--seeds`` vary model initialisation only
 (deterministic models are fitted once: their std is 0). p-values: paired t-test over users of the
 seed-averaged per-user NDCG@10, against the same model at N=0 and against EASE at the same N.
+``blind`` is the control: the same model with the N revealed videos excluded but not passed as a
+history (excluding watched videos alone lifts every model), with the paired p-value against it.
 
 ``--skips``: where videos co-viewed with the revealed swipe-aways (watch ratio < 0.3) rank at N=20,
 without and with passing those views as ``skipped`` (watch-ratio data only). ``--refit M``: model M
@@ -78,6 +80,7 @@ def main() -> None:
     key = f"ndcg@{args.k}"
     per_user: dict[tuple[str, int], list[np.ndarray]] = {}
     means: dict[tuple[str, int], list[float]] = {}
+    blind: dict[tuple[str, int], list[np.ndarray]] = {}
     fitted: dict[str, Any] = {}
     for name in args.models:
         for seed in args.seeds if seeded(name) else args.seeds[:1]:
@@ -88,6 +91,9 @@ def main() -> None:
                 res = evaluate_session(model, split, n, args.k, relevance=rel)
                 per_user.setdefault((name, n), []).append(res.per_user[key])
                 means.setdefault((name, n), []).append(res.metrics[key])
+                if n:
+                    ctl = evaluate_session(model, split, n, args.k, relevance=rel, blind=True)
+                    blind.setdefault((name, n), []).append(ctl.per_user[key])
             print(f"  {name} seed {seed}: fit + {len(split.reveal)} evaluations {time.perf_counter() - t0:.1f} s")
     print()
     rows = []
@@ -98,10 +104,14 @@ def main() -> None:
             m = means[(name, n)]
             row[key] = f"{np.mean(m):.4f} ± {np.std(m):.4f}" + ("" if len(m) > 1 else " (1 fit)")
             row["p vs N=0"] = _p(avg, np.mean(per_user[(name, 0)], axis=0)) if n else None
+            if n:
+                ctl = np.mean(blind[(name, n)], axis=0)
+                row["blind"] = f"{np.nanmean(ctl):.4f}"
+                row["p vs blind"] = _p(avg, ctl)
             if name != "ease" and ("ease", n) in per_user:
                 row["p vs EASE"] = _p(avg, np.mean(per_user[("ease", n)], axis=0))
             rows.append(row)
-    print_table(rows, ["N", "model", key, "p vs N=0", "p vs EASE"])
+    print_table(rows, ["N", "model", key, "p vs N=0", "p vs EASE", "blind", "p vs blind"])
     if args.skips:
         print("\n## skips at N=20: percentile rank (0 = top) of videos co-viewed with the swipe-aways\n")
         skip_rows = [{"model": name, **skip_effect(fitted[name], split, 20, args.k)} for name in args.models]
