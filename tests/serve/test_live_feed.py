@@ -72,11 +72,11 @@ def test_only_the_last_window_of_impressions_is_held_back(feed, toy):
 
 def test_a_user_known_only_through_events_is_served(feed, toy):
     client, _ = feed
-    assert client.get("/v1/users/newcomer-7/recommendations").status_code == 404
+    assert client.get("/v1/users/990007/recommendations").status_code == 404
     video = int(toy.items.raw_ids[0])
-    assert post(client, [{"user_id": "newcomer-7", "item_id": video, "watch_ratio": 1.0}]).status_code == 200
-    body = client.get("/v1/users/newcomer-7/recommendations", params={"k": 5}).json()
-    assert body["user_id"] == "newcomer-7" and body["cold_start"] is True and body["live_events"] == 1
+    assert post(client, [{"user_id": "990007", "item_id": video, "watch_ratio": 1.0}]).status_code == 200
+    body = client.get("/v1/users/990007/recommendations", params={"k": 5}).json()
+    assert body["user_id"] == 990007 and body["cold_start"] is True and body["live_events"] == 1
     assert len(body["items"]) == 5 and video not in [x["item_id"] for x in body["items"]]
 
 
@@ -133,6 +133,12 @@ def test_non_json_and_nan_bodies_are_4xx(feed):
     )
     assert 400 <= r.status_code < 500
     assert client.post("/v1/events?dry=1", json={"events": []}).status_code == 422
+
+
+def test_a_text_user_id_for_integer_users_is_refused(feed, toy):
+    client, _ = feed
+    r = post(client, [{"user_id": "ann", "item_id": int(toy.items.raw_ids[0]), "watch_ratio": 1}])
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "events", 0, "user_id"]
 
 
 def test_health_reports_the_store_and_a_store_less_service_refuses_events(feed, artifact_root):

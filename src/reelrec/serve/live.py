@@ -58,13 +58,13 @@ class Session:
         Events newer than the artifact, oldest first (impressions without a watch marked skipped).
     shown : ndarray of int32
         Item indices of every video shown in the window (empty when the request includes them).
-    n_events : int
-        Events read from the store for this user.
+    fresh : int
+        Events newer than the artifact (the ones the model applies now; older ones it was trained on).
     """
 
     history: History
     shown: NDArray[np.int32]
-    n_events: int
+    fresh: int
 
 
 def build_session(state: ServingState, rows: list[EventRow], include_shown: bool) -> Session:
@@ -81,9 +81,9 @@ def build_session(state: ServingState, rows: list[EventRow], include_shown: bool
     )
     if include_shown:
         # Only what was watched stays in the history (and out of the ranking); skips may come back.
-        return Session(history.views(), _EMPTY, len(rows))
+        return Session(history.views(), _EMPTY, len(fresh))
     shown = np.unique(idx[idx >= 0]).astype(np.int32)
-    return Session(history, shown, len(rows))
+    return Session(history, shown, len(fresh))
 
 
 def recommend_with_session(

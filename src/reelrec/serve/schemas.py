@@ -149,7 +149,9 @@ class RecommendationsOut(BaseModel):
     exclude_seen: bool
     items: list[ItemScore] = Field(description="Best first; fewer than k when fewer videos qualify.")
     live_events: int | None = Field(
-        None, description="The user's stored events that shaped this ranking (GET with an event store only)."
+        None,
+        description="The user's stored events newer than the artifact, folded in now (GET with an event store "
+        "and events for this user only; older events are in the model already).",
     )
 
 

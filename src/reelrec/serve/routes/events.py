@@ -36,6 +36,14 @@ def post_events(req: EventsRequest, request: Request) -> EventsOut:
     # A plain def: FastAPI runs it in its thread pool, so the commit's fsync never blocks the event loop.
     live = require_live(request)
     state = current_state(request)
+    for n, e in enumerate(req.events):
+        if state.users.key(e.user_id) is None:  # e.g. text where the data's user ids are integers
+            detail = [{
+                "loc": ["body", "events", n, "user_id"],
+                "msg": f"user_id {e.user_id!r} is not an id of this data's kind (integers, in canonical form)",
+                "type": "user_id_type",
+            }]
+            raise HTTPException(422, detail=detail)
     raws = [e.item_id for e in req.events]
     idx = state.items.many(raws)
     if (idx < 0).any():

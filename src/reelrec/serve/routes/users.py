@@ -90,7 +90,7 @@ async def user_recommendations(
         "items": item_scores(state, items, scores, details, known),
     }
     if session is not None:
-        body["live_events"] = session.n_events
+        body["live_events"] = session.fresh
     return json_response(body)
 
 
