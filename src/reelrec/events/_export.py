@@ -34,9 +34,7 @@ def export_events(store_path: Path, out: Path, after: int = 0) -> int:
     store = EventStore(store_path)
     try:
         frames = [
-            pl.DataFrame(
-                {name: [getattr(r, name) for r in batch] for name in SCHEMA}, schema=SCHEMA
-            )
+            pl.DataFrame(batch, schema=list(SCHEMA), orient="row").cast(SCHEMA)  # type: ignore[arg-type]
             for batch in store.events(after)
         ]
     finally:
