@@ -63,6 +63,16 @@ class EventRow(NamedTuple):
     received_at: float
 
 
+class RecentColumns(NamedTuple):
+    """A user's newest events as parallel tuples, oldest first (see :meth:`EventStore.recent_columns`)."""
+
+    id: tuple[int, ...]
+    item_id: tuple[str, ...]
+    watch_ratio: tuple[float, ...]
+    skipped: tuple[int, ...]
+    timestamp: tuple[float | None, ...]
+
+
 @dataclass(frozen=True)
 class ItemRow:
     """One registered video and its side features (column -> JSON value)."""
@@ -165,6 +175,16 @@ class EventStore:
         )
         rows.reverse()
         return [EventRow._make(r) for r in rows]
+
+    def recent_columns(self, user_id: str, limit: int) -> RecentColumns:
+        """:meth:`recent` as columns (no per-row objects): what a recommendation needs, at C speed."""
+        rows = self._query(
+            "SELECT id, item_id, watch_ratio, skipped, timestamp FROM events "
+            "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        rows.reverse()
+        return RecentColumns(*zip(*rows)) if rows else RecentColumns((), (), (), (), ())
 
     def has_user(self, user_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM events WHERE user_id = ? LIMIT 1", (user_id,)))

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from reelrec.events import EventRow, EventStore
+from reelrec.events import EventStore
+from reelrec.events._store import RecentColumns
 from reelrec.models._history import History
 from reelrec.serve.live_items import with_stored_items
 from reelrec.serve.settings import ServeSettings
@@ -67,23 +68,35 @@ class Session:
     fresh: int
 
 
-def build_session(state: ServingState, rows: list[EventRow], include_shown: bool) -> Session:
-    """A :class:`Session` from a user's events (oldest first); events on unknown videos are skipped."""
-    idx = state.items.many([r.item_id for r in rows])
-    after = trained_event_id(state)
-    fresh = [(r, int(i)) for r, i in zip(rows, idx.tolist(), strict=True) if i >= 0 and r.id > after]
-    ts = np.asarray([np.nan if r.timestamp is None else r.timestamp for r, _ in fresh], np.float64)
+def build_session(
+    state: ServingState, rows: RecentColumns, include_shown: bool, text_index: dict[str, int] | None = None
+) -> Session:
+    """A :class:`Session` from a user's events (oldest first); events on unknown videos are skipped.
+
+    ``text_index`` maps stored item ids to indices (:func:`build_text_index`); built when not given.
+    """
+    lookup = text_index if text_index is not None else build_text_index(state)
+    idx = np.fromiter((lookup.get(t, -1) for t in rows.item_id), np.int32, len(rows.item_id))
+    ids = np.asarray(rows.id, np.int64)
+    keep = (idx >= 0) & (ids > trained_event_id(state))
+    watch = np.asarray(rows.watch_ratio, np.float32)[keep]
+    ts = np.asarray([np.nan if t is None else t for t in rows.timestamp], np.float64)[keep]
     history = History.of(
-        np.asarray([i for _, i in fresh], np.int32),
-        np.asarray([r.watch_ratio for r, _ in fresh], np.float32),
-        np.asarray([r.skipped or r.watch_ratio == 0 for r, _ in fresh], bool),
+        idx[keep],
+        watch,
+        np.asarray(rows.skipped, bool)[keep] | (watch == 0),
         None if not len(ts) or np.isnan(ts).all() else ts,
     )
+    fresh = int(keep.sum())
     if include_shown:
         # Only what was watched stays in the history (and out of the ranking); skips may come back.
-        return Session(history.views(), _EMPTY, len(fresh))
-    shown = np.unique(idx[idx >= 0]).astype(np.int32)
-    return Session(history, shown, len(fresh))
+        return Session(history.views(), _EMPTY, fresh)
+    return Session(history, np.unique(idx[idx >= 0]).astype(np.int32), fresh)
+
+
+def build_text_index(state: ServingState) -> dict[str, int]:
+    """Stored (text) item id -> item index, for the whole catalogue: one dict lookup per event."""
+    return {str(raw): i for i, raw in enumerate(state.items.raw)}
 
 
 def recommend_with_session(
@@ -113,6 +126,7 @@ class LiveFeed:
         self.store = store
         self.settings = settings
         self._lock = threading.Lock()
+        self._texts: tuple[IdLookup, dict[str, int]] | None = None
 
     def current(self, holder: ModelHolder) -> ServingState:
         """The holder's state, first extended by videos registered since it was built (any worker)."""
@@ -132,5 +146,10 @@ class LiveFeed:
 
     def session(self, state: ServingState, user_id: int | str, include_shown: bool) -> Session | None:
         """The user's session from the store, or ``None`` when the store has no events for them."""
-        rows = self.store.recent(store_key(state.users, user_id), self.settings.events_window)
-        return build_session(state, rows, include_shown) if rows else None
+        rows = self.store.recent_columns(store_key(state.users, user_id), self.settings.events_window)
+        if not rows.id:
+            return None
+        texts = self._texts
+        if texts is None or texts[0] is not state.items:  # one per catalogue, rebuilt after a reload
+            texts = self._texts = (state.items, build_text_index(state))
+        return build_session(state, rows, include_shown, texts[1])
