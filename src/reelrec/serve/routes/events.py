@@ -51,7 +51,7 @@ def post_events(req: EventsRequest, request: Request) -> EventsOut:
         unknown = list(dict.fromkeys(repr(raws[i]) for i in bad))
         detail = [{
             "loc": ["body", "events", bad[0], "item_id"],
-            "msg": f"{len(unknown)} video ids are not in the catalogue: {', '.join(unknown[:_SHOWN])}"
+            "msg": f"video ids not in the catalogue ({len(unknown)}): {', '.join(unknown[:_SHOWN])}"
             + (" ..." if len(unknown) > _SHOWN else "")
             + " (register new videos with POST /v1/items)",
             "type": "unknown_item",
