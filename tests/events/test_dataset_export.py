@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from tests.cli.helpers import run_in_process as run
-from tests.conftest import make_toy_dataset
 
 from reelrec.events import EventStore
 from reelrec.events._dataset import append_events
+from tests.cli.helpers import run_in_process as run
+from tests.conftest import make_toy_dataset
 
 
 def test_events_are_appended_with_new_users_and_registered_videos(tmp_path):
@@ -49,7 +49,7 @@ def test_events_on_unregistered_videos_or_missing_stores_are_refused(tmp_path):
     store.close()
     with pytest.raises(ValueError, match="31337"):
         append_events(data, tmp_path / "feed.db")
-    with pytest.raises(FileNotFoundError, match="nope.db"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.db"):
         append_events(data, tmp_path / "nope.db")
 
 

@@ -80,5 +80,5 @@ def test_add_items_is_all_or_none(tmp_path):
 
 def test_a_path_that_cannot_be_a_database_is_named(tmp_path):
     (tmp_path / "feed.db").write_text("not a database, just text " * 100)
-    with pytest.raises(StoreError, match="feed.db"):
+    with pytest.raises(StoreError, match=r"feed\.db"):
         EventStore(tmp_path / "feed.db")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 
 from reelrec.artifacts import save_artifact
@@ -28,26 +27,6 @@ def notebook_art(tmp_path_factory: pytest.TempPathFactory, toy: Dataset) -> Path
 def features_of(toy: Dataset, row: int) -> dict[str, object]:
     assert toy.item_features is not None
     return dict(toy.item_features.frame.row(row, named=True))
-
-
-def test_seed_add_items_extends_every_item_array(notebook_art, toy):
-    from reelrec.artifacts import load_artifact
-    from reelrec.data import FeatureTable
-
-    model = load_artifact(notebook_art, model_class).model
-    old_vectors, old_items = model.item_vectors_, model.items_
-    assert toy.item_features is not None
-    table = FeatureTable(toy.item_features.frame[[4, 9]], dict(toy.item_features.kinds))
-    idx = model.add_items(np.array([880001, 880002]), table)
-    assert idx.tolist() == [toy.n_items, toy.n_items + 1]
-    assert model.seen_.shape == (toy.n_users, toy.n_items + 2) and model.seen_[:, -2:].nnz == 0
-    assert model.item_popularity_[-2:].tolist() == [0.0, 0.0]
-    # Same features, same vector: the item tower embeds the new videos as it embedded the old ones.
-    np.testing.assert_allclose(model.item_vectors_[-2:], old_vectors[[4, 9]], atol=1e-5)
-    assert old_items is not model.items_ and len(old_items) == toy.n_items  # replaced, not mutated
-    assert model.items_.index([880002]).tolist() == [toy.n_items + 1]
-    with pytest.raises(ValueError, match="already in the catalogue"):
-        model.add_items(np.array([880001]), FeatureTable(toy.item_features.frame[[0]], dict(toy.item_features.kinds)))
 
 
 def test_posted_videos_are_recommended_similar_and_survive_a_restart(notebook_art, toy, tmp_path):

@@ -15,15 +15,15 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from tests.cli.helpers import run_in_process as run
-from tests.serve.test_cli_serve import free_port
 
 from reelrec.artifacts import load_artifact
 from reelrec.data import load_dataset
 from reelrec.events import EventStore
 from reelrec.models import model_class
 from reelrec.serve import ServeSettings, create_app
+from tests.cli.helpers import run_in_process as run
 from tests.serve.conftest import live_server
+from tests.serve.test_cli_serve import free_port
 
 
 def train(capsys, data: Path, out: Path, *extra: object) -> dict:

@@ -184,7 +184,7 @@ class EventStore:
             (user_id, limit),
         )
         rows.reverse()
-        return RecentColumns(*zip(*rows)) if rows else RecentColumns((), (), (), (), ())
+        return RecentColumns(*zip(*rows, strict=True)) if rows else RecentColumns((), (), (), (), ())
 
     def has_user(self, user_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM events WHERE user_id = ? LIMIT 1", (user_id,)))

@@ -16,11 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import JSONResponse
 
 from reelrec import __version__
+from reelrec.events import EventStore
+from reelrec.serve.live import LiveFeed
 from reelrec.serve.metrics import Metrics
 from reelrec.serve.middleware import ServiceMiddleware
 from reelrec.serve.reload import Reloader, ReloadError, ReloadSignal, resolve_under_root
-from reelrec.events import EventStore
-from reelrec.serve.live import LiveFeed
 from reelrec.serve.routes import (
     admin,
     events,

@@ -51,7 +51,8 @@ def item_table(values: list[dict[str, Any]], kinds: dict[str, FeatureKind]) -> F
     try:
         frame = pl.concat(frames, how="vertical_relaxed")
     except (pl.exceptions.PolarsError, TypeError) as exc:
-        raise FeatureInputError("features", f"videos' feature values do not share one type per column ({exc})") from None
+        message = f"videos' feature values do not share one type per column ({exc})"
+        raise FeatureInputError("features", message) from None
     return FeatureTable(frame, dict(kinds))
 
 

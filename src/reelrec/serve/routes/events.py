@@ -21,7 +21,8 @@ def require_live(request: Request) -> LiveFeed:
     """The worker's event store; ``409`` when the service runs without one."""
     live: LiveFeed | None = request.app.state.live
     if live is None:
-        raise HTTPException(409, detail="this service has no event store; start it with `reelrec serve ART --events FILE`")
+        detail = "this service has no event store; start it with `reelrec serve ART --events FILE`"
+        raise HTTPException(409, detail=detail)
     return live
 
 
@@ -71,5 +72,6 @@ def post_events(req: EventsRequest, request: Request) -> EventsOut:
     try:
         count, last = live.store.append(rows)
     except sqlite3.Error as exc:
-        raise HTTPException(503, detail=f"the event store cannot take the batch now ({exc}); nothing was stored") from None
+        detail = f"the event store cannot take the batch now ({exc}); nothing was stored"
+        raise HTTPException(503, detail=detail) from None
     return EventsOut(count=count, last_event_id=last)
