@@ -72,6 +72,6 @@ def post_events(req: EventsRequest, request: Request) -> EventsOut:
     try:
         count, last = live.store.append(rows)
     except sqlite3.Error as exc:
-        detail = f"the event store cannot take the batch now ({exc}); nothing was stored"
-        raise HTTPException(503, detail=detail) from None
+        busy = f"the event store cannot take the batch now ({exc}); nothing was stored"
+        raise HTTPException(503, detail=busy) from None
     return EventsOut(count=count, last_event_id=last)
