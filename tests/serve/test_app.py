@@ -17,6 +17,8 @@ ENDPOINTS = {
     ("get", "/v1/items/{item_id}/similar"),
     ("post", "/v1/admin/reload"),
     ("get", "/metrics"),
+    ("post", "/v1/events"),
+    ("post", "/v1/items"),
 }
 
 

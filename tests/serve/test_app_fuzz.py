@@ -34,7 +34,8 @@ IDS = st.sampled_from([100, 103, 5000, 5007, 1, -1, 0, 2**40])
 def fuzz_server(tmp_path_factory, artifact_root):
     root = tmp_path_factory.mktemp("fuzz") / "arts"
     shutil.copytree(artifact_root, root)
-    app = create_app(ServeSettings(artifact=root / "a"))
+    # With an event store, so that the live feed's routes and reads are fuzzed too.
+    app = create_app(ServeSettings(artifact=root / "a", events=root.parent / "feed.db"))
     with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client, app.openapi()
 
@@ -103,6 +104,7 @@ def ops_ids() -> list[str]:
         "GET /health", "GET /v1/model", "GET /v1/users", "GET /v1/users/{user_id}/recommendations",
         "GET /v1/users/{user_id}/history", "POST /v1/recommendations", "POST /v1/predictions",
         "GET /v1/items/{item_id}", "GET /v1/items/{item_id}/similar", "POST /v1/admin/reload", "GET /metrics",
+        "POST /v1/events", "POST /v1/items",
     ]
     return names
 

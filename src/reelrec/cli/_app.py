@@ -8,7 +8,7 @@ import warnings
 import typer
 from rich.markup import escape
 
-from reelrec.cli import _bench, _data, _models, _serve, _synth, _tune
+from reelrec.cli import _bench, _data, _events, _models, _serve, _synth, _tune
 from reelrec.cli._common import err_console
 from reelrec.errors import ReelrecError
 
@@ -53,7 +53,7 @@ def _root() -> None:
     """reelrec: recommendations for short-video platforms."""
 
 
-for module in (_data, _synth, _models, _serve, _bench, _tune):
+for module in (_data, _synth, _models, _serve, _events, _bench, _tune):
     module.register(app)
 
 

@@ -50,6 +50,14 @@ def train(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or tables.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            help="A service event store (reelrec serve --events): its events are appended to the data as "
+            "interactions; the artifact records the last event id, so a server never applies them twice.",
+        ),
+    ] = None,
     stream: Annotated[
         bool,
         typer.Option(
@@ -82,7 +90,14 @@ def train(
         _refuse_shadowed(cli_overrides, key, flag)
         cli_overrides.append(f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}")
     result = train_run(
-        data, out, config_path=config, overrides=cli_overrides, quiet=quiet or as_json, stream=stream, refit=refit
+        data,
+        out,
+        config_path=config,
+        overrides=cli_overrides,
+        quiet=quiet or as_json,
+        stream=stream,
+        refit=refit,
+        events=events,
     )
     if result.get("rank", 0) != 0:
         return  # one report per run: rank 0's

@@ -40,6 +40,15 @@ def serve(
     ] = "auto",
     ann_nprobe: Annotated[int, typer.Option("--ann-nprobe", min=1, help="faiss cells scanned per query.")] = 128,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch/faiss threads per worker.")] = 1,
+    events: Annotated[
+        Path | None,
+        typer.Option("--events", help="Event store (SQLite file, created when missing): turns on POST /v1/events, "
+                     "POST /v1/items and the live feed. Default: off."),
+    ] = None,
+    events_window: Annotated[
+        int, typer.Option("--events-window", min=1, max=1000, help="A user's newest events read per recommendation "
+                          "(their videos are not shown again).")
+    ] = 200,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
 ) -> None:
@@ -47,7 +56,7 @@ def serve(
 
     Set REELREC_ADMIN_TOKEN to require `Authorization: Bearer <token>` on POST /v1/admin/reload.
 
-    Example: reelrec serve art/tt --port 8000 --workers 2
+    Example: reelrec serve art/tt --port 8000 --workers 2 --events feed.db
     """
     # Cheap checks first, so that a typo fails in a second rather than after importing torch.
     if retrieval not in ("auto", "exact", "ann"):
@@ -72,6 +81,8 @@ def serve(
     from reelrec.serve.settings import SETTINGS_ENV, ServeSettings, admin_token
 
     _check_artifact(artifact)
+    if events is not None:
+        _check_events(events)
     settings = ServeSettings(
         artifact=artifact.resolve(),
         artifact_root=root,
@@ -79,6 +90,8 @@ def serve(
         retrieval=mode,
         ann_nprobe=ann_nprobe,
         threads=threads,
+        events=None if events is None else events.resolve(),
+        events_window=events_window,
     )
     if host not in _LOOPBACK:
         guard = "a token (REELREC_ADMIN_TOKEN)" if admin_token() else "nothing: set REELREC_ADMIN_TOKEN"
@@ -144,3 +157,15 @@ def _check_artifact(artifact: Path) -> None:
         raise
     except Exception as exc:  # the model's own state checks raise whatever they raise
         raise ArtifactError(f"{artifact}: cannot be loaded ({type(exc).__name__}: {exc})") from None
+
+
+def _check_events(path: Path) -> None:
+    """Open (or create) the event store once here, so a bad path fails in one line before workers start."""
+    from reelrec.events import EventStore, StoreError
+
+    if path.is_dir():
+        raise ValueError(f"--events {path}: is a directory; expected a SQLite file (created when missing)")
+    try:
+        EventStore(path).close()
+    except StoreError as exc:
+        raise ValueError(f"--events {exc}") from None

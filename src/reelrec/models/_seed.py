@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 from torch import nn
 from torch.nn import functional as F
 
 from reelrec.data._dataset import Dataset, FeatureTable
+from reelrec.data._vocab import IdMap
 from reelrec.features import EncodedFeatures, FeaturePipeline
 from reelrec.models._base import Recommender
 from reelrec.models._nn_towers import mlp
@@ -135,6 +137,7 @@ class SeedTwoTower(Recommender):
     name: ClassVar[str] = "notebook"
     regresses: ClassVar[bool] = True
     supports_cold_start: ClassVar[bool] = True
+    supports_new_items: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -283,6 +286,26 @@ class SeedTwoTower(Recommender):
         device = next(self.net_.parameters()).device
         u = self.net_.user(x.to(device)).cpu().numpy()
         return self._unscale(u @ self.item_vectors_.T)
+
+    @torch.no_grad()
+    def _add_items(self, item_ids: NDArray, item_features: FeatureTable) -> NDArray[np.int32]:
+        """Embed new videos with the item tower (content only: no interactions needed).
+
+        Every attribute is replaced by a new object, never changed in place, so a shallow copy of the
+        model taken before the call keeps serving the old catalogue consistently.
+        """
+        x = self._inputs(self.item_pipe_, item_features, self.item_stats_, len(item_ids))
+        device = next(self.net_.parameters()).device
+        vectors = self.net_.item(x.to(device)).cpu().numpy().astype(np.float32)
+        n_old, n_new = self.n_items, len(item_ids)
+        self.items_ = IdMap(np.concatenate([self.items_.raw_ids, self.items_.coerce(item_ids)]))
+        seen = self.seen_
+        self.seen_ = sp.csr_matrix(
+            (seen.data, seen.indices, seen.indptr), shape=(seen.shape[0], n_old + n_new)
+        )
+        self.item_popularity_ = np.concatenate([self.item_popularity_, np.zeros(n_new, np.float32)])
+        self.item_vectors_ = np.ascontiguousarray(np.vstack([self.item_vectors_, vectors]), dtype=np.float32)
+        return np.arange(n_old, n_old + n_new, dtype=np.int32)
 
     def item_embeddings(self) -> NDArray[np.float32]:
         """Unit-length video vectors, shape (n_items, embedding_size) (do not modify)."""

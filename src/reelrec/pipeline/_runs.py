@@ -52,8 +52,12 @@ def train_run(
     quiet: bool = False,
     stream: bool = False,
     refit: bool = True,
+    events: str | Path | None = None,
 ) -> dict[str, Any]:
     """Load data, fit the configured model, evaluate it on the configured split, refit, save the artifact.
+
+    ``events`` names a service event store whose events are appended to the data first (see
+    :mod:`reelrec.events._dataset`); the artifact records the last event id it was trained on.
 
     The metrics are the split's: the model fitted on the split's training part, judged on its test
     part. With ``refit`` (the default, scikit-learn's ``refit=True`` habit) the model is then fitted
@@ -74,8 +78,10 @@ def train_run(
         if stream or is_store(data) or _parquet_only_kuairec(data):
             from reelrec.scale import train_sharded
 
+            if events is not None:
+                raise ValueError("--events works with in-memory training only, not with --stream or shard stores")
             return train_sharded(config, data, out)
-        result = _train_in_memory(config, data, out, info.is_main, refit)
+        result = _train_in_memory(config, data, out, info.is_main, refit, events)
         return {**result, "rank": info.rank, "processes": info.world_size}
 
 
@@ -88,12 +94,17 @@ def _parquet_only_kuairec(data: str | Path) -> bool:
 
 
 def _train_in_memory(
-    config: RunConfig, data: str | Path, out: str | Path, is_main: bool, refit: bool
+    config: RunConfig, data: str | Path, out: str | Path, is_main: bool, refit: bool, events: str | Path | None
 ) -> dict[str, Any]:
     from reelrec.eval import evaluate
     from reelrec.scale import barrier, rank0_first
 
     protocol = protocol_for(data, config.data)
+    if events is not None:
+        from reelrec.events._dataset import append_events
+
+        loaded = rank0_first(lambda: protocol.dataset)
+        protocol = protocol_for(append_events(loaded, Path(events)), config.data)
     dataset = rank0_first(lambda: protocol.dataset)
     split = None if protocol.name == "none" else rank0_first(protocol.split)
     model = config.build_model()
@@ -117,6 +128,8 @@ def _train_in_memory(
         "split": {**protocol.record(), "trained_on": trained_on},
         "refit": refit_info,
     }
+    if events is not None:
+        record["events"] = dataset.meta.get("events")
     saved_config = {**config.to_json(), "data_path": str(data), "load_options": load_options(config.data)}
     if is_main:
         model.save(out, dataset=train_data, config=saved_config, metrics=record)
@@ -128,6 +141,7 @@ def _train_in_memory(
         "fit_seconds": fit_seconds,
         "protocol": record["protocol"],
         "refit": refit_info,
+        **({"events": record["events"]} if events is not None else {}),
     }
 
 

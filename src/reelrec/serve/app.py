@@ -16,10 +16,22 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import JSONResponse
 
 from reelrec import __version__
+from reelrec.events import EventStore
+from reelrec.serve.live import LiveFeed
 from reelrec.serve.metrics import Metrics
 from reelrec.serve.middleware import ServiceMiddleware
 from reelrec.serve.reload import Reloader, ReloadError, ReloadSignal, resolve_under_root
-from reelrec.serve.routes import admin, health, items, page, predictions, prometheus, recommendations, users
+from reelrec.serve.routes import (
+    admin,
+    events,
+    health,
+    items,
+    page,
+    predictions,
+    prometheus,
+    recommendations,
+    users,
+)
 from reelrec.serve.settings import ServeSettings
 from reelrec.serve.state import ModelHolder, ServingState, load_state
 
@@ -29,6 +41,9 @@ DESCRIPTION = """Real-time recommendations from a trained reelrec artifact.
 
 Errors: `404` unknown user/video id (named in `detail`), `409` the loaded model cannot do this,
 `413` body too large, `422` invalid input (`detail[].loc` names the field).
+
+With an event store (`reelrec serve --events FILE`), `POST /v1/events` records what users watched and
+`POST /v1/items` registers new videos; every recommendation reads them at once.
 """
 
 
@@ -86,12 +101,19 @@ def create_app(settings: ServeSettings, state: ServingState | None = None) -> Fa
         holder = ModelHolder(initial)
         reloader = Reloader(holder, settings, metrics)
         app.state.holder, app.state.reloader = holder, reloader
+        store = None if settings.events is None else EventStore(settings.events)
+        app.state.live = None if store is None else LiveFeed(store, settings)
+        if app.state.live is not None:
+            # Videos registered earlier are taken in before the first request reads any event.
+            await anyio.to_thread.run_sync(app.state.live.current, holder)
         follower = asyncio.create_task(reloader.follow()) if reloader.signal is not None else None
         log.info("serving %s artifact %s (%d items)", initial.model_name, initial.artifact_id, len(initial.items))
         try:
             yield
         finally:
             metrics.close()
+            if store is not None:
+                store.close()
             if follower is not None:
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -108,10 +130,11 @@ def create_app(settings: ServeSettings, state: ServingState | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.live = None
     # Starlette types handlers as taking any Exception; it calls this one only with RequestValidationError.
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
-    for module in (health, users, recommendations, predictions, items, admin, prometheus, page):
+    for module in (health, users, recommendations, predictions, items, events, admin, prometheus, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)

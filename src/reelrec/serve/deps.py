@@ -17,9 +17,16 @@ from reelrec.serve.settings import ServeSettings, admin_token
 from reelrec.serve.state import ServingState
 
 
+def current_state(request: Request) -> ServingState:
+    """The serving state now, with any videos registered in the event store since it was built."""
+    live = request.app.state.live
+    holder = request.app.state.holder
+    return holder.current if live is None else live.current(holder)
+
+
 async def get_state(request: Request) -> ServingState:
     """The serving state at the moment the request arrived; use only this one for the whole request."""
-    return request.app.state.holder.current
+    return current_state(request)
 
 
 async def get_settings(request: Request) -> ServeSettings:

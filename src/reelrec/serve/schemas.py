@@ -25,6 +25,10 @@ MAX_K = 1000
 MAX_ITEM_LIST = 100_000
 #: Most (user, item) pairs in one prediction request.
 MAX_PAIRS = 10_000
+#: Most events in one ``POST /v1/events`` batch.
+MAX_EVENTS = 10_000
+#: Most videos in one ``POST /v1/items`` request.
+MAX_NEW_ITEMS = 1000
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256, strict=True)]
 #: A raw user or video id: JSON integer or string (string ids of integer vocabularies must be decimal).
@@ -86,6 +90,49 @@ class ReloadRequest(_Request):
     )
 
 
+class Event(_Request):
+    """One impression: the video was shown to the user, who watched ``watch_ratio`` of it."""
+
+    user_id: RawId = Field(description="Any user id; an unknown one becomes a user known by these events.")
+    item_id: RawId = Field(description="A video in the catalogue (or registered with POST /v1/items).")
+    watch_ratio: StrictFloat | StrictInt = Field(
+        ge=0, le=1000, description="Play time over video length; 0 for an impression without a watch."
+    )
+    timestamp: StrictFloat | StrictInt | None = Field(None, description="Unix seconds of the view.")
+    skipped: StrictBool = Field(False, description="The user swiped the video away (shown, not watched).")
+
+
+class EventsRequest(_Request):
+    """A batch of events, stored in one transaction and acknowledged once it is on disk."""
+
+    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class EventsOut(BaseModel):
+    count: int = Field(description="Events stored by this request.")
+    last_event_id: int = Field(description="Store id of the batch's last event (ids only grow).")
+
+
+class NewItem(_Request):
+    item_id: RawId = Field(description="A video id not yet in the catalogue.")
+    features: Annotated[dict[str, FeatureValue], Field(max_length=1000)] = Field(
+        description="Side features by column (see GET /v1/model: item_features); absent columns are null."
+    )
+
+
+class NewItemsRequest(_Request):
+    """New videos to register from their side features, without retraining."""
+
+    items: Annotated[list[NewItem], Field(min_length=1, max_length=MAX_NEW_ITEMS)]
+
+
+class NewItemsOut(BaseModel):
+    count: int
+    item_ids: list[int | str]
+    n_items: int = Field(description="Catalogue size after the registration.")
+    live_items: int = Field(description="Videos served that the artifact was not trained on.")
+
+
 class ItemScore(BaseModel):
     item_id: int | str
     score: float
@@ -101,6 +148,11 @@ class RecommendationsOut(BaseModel):
     k: int
     exclude_seen: bool
     items: list[ItemScore] = Field(description="Best first; fewer than k when fewer videos qualify.")
+    live_events: int | None = Field(
+        None,
+        description="The user's stored events newer than the artifact, folded in now (GET with an event store "
+        "and events for this user only; older events are in the model already).",
+    )
 
 
 class SimilarOut(BaseModel):
@@ -132,6 +184,8 @@ class HealthOut(BaseModel):
     n_users: int
     retrieval: str = Field(description="How known users are ranked: exact, ann, or model.")
     pid: int
+    events: bool = Field(False, description="Whether an event store is attached (the live feed is on).")
+    live_items: int = Field(0, description="Videos registered with POST /v1/items and served now.")
 
 
 class ModelOut(BaseModel):
@@ -147,6 +201,10 @@ class ModelOut(BaseModel):
     n_items: int
     label: str
     user_features: dict[str, str] = Field(description="Cold-start feature columns and their kinds.")
+    item_features: dict[str, str] = Field(
+        default_factory=dict, description="Video feature columns POST /v1/items accepts, and their kinds."
+    )
+    supports_new_items: bool = False
     item_columns: list[str] = Field(description="Display features returned with details.")
     metrics: dict[str, Any]
 

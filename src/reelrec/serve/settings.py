@@ -39,6 +39,12 @@ class ServeSettings(BaseModel):
         A file through which worker processes tell each other about reloads (set by ``--workers > 1``).
     reload_poll_seconds : float
         How often workers look at ``reload_signal``.
+    events : Path or None
+        The event store (SQLite file) that ``POST /v1/events`` and ``POST /v1/items`` write and every
+        recommendation reads; ``None`` (the default) turns the live feed off.
+    events_window : int
+        A user's newest events read per recommendation: the videos they show are not recommended again,
+        and those newer than the artifact's training data form the session history.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,6 +58,8 @@ class ServeSettings(BaseModel):
     threads: int | None = Field(None, ge=1)
     reload_signal: Path | None = None
     reload_poll_seconds: float = Field(0.5, gt=0)
+    events: Path | None = None
+    events_window: int = Field(200, ge=1, le=1000)
 
     @cached_property
     def root(self) -> Path:

@@ -141,6 +141,9 @@ class ServingState:
     plain_ranking : bool
         The model keeps the base ``recommend_indices``, so one user can be ranked by scoring, masking and
         a partial sort directly, with identical results.
+    store_seq, live_items : int
+        The event store's newest video this state has taken in, and how many stored videos it added to
+        the artifact's catalogue (see :mod:`reelrec.serve.live`).
     """
 
     artifact: Artifact
@@ -157,6 +160,8 @@ class ServingState:
     plain_ranking: bool
     loaded_at: str
     load_seconds: float
+    store_seq: int = 0
+    live_items: int = 0
 
     @property
     def artifact_id(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from reelrec.serve.deps import get_state, only_query
 from reelrec.serve.schemas import HealthOut, ModelOut
@@ -14,7 +14,7 @@ router = APIRouter(tags=["service"], dependencies=[Depends(only_query())])
 
 
 @router.get("/health", response_model=HealthOut, summary="Liveness and the loaded artifact")
-def health(state: ServingState = Depends(get_state)) -> HealthOut:
+def health(request: Request, state: ServingState = Depends(get_state)) -> HealthOut:
     return HealthOut(
         status="ok",
         model=state.model_name,
@@ -24,6 +24,8 @@ def health(state: ServingState = Depends(get_state)) -> HealthOut:
         n_users=len(state.users),
         retrieval=state.retrieval,
         pid=os.getpid(),
+        events=request.app.state.live is not None,
+        live_items=state.live_items,
     )
 
 
@@ -43,6 +45,8 @@ def model_info(state: ServingState = Depends(get_state)) -> ModelOut:
         n_items=len(state.items),
         label=state.label_name,
         user_features={k: str(v) for k, v in state.user_feature_kinds.items()},
+        item_features={k: str(v) for k, v in (state.artifact.dataset.get("item_features") or {}).items()},
+        supports_new_items=model.supports_new_items,
         item_columns=[] if state.display is None else list(state.display.columns),
         metrics=state.artifact.metrics,
     )

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.responses import Response
 
-from reelrec.serve.deps import get_state, only_query
+from reelrec.serve.deps import current_state, get_state, only_query
 from reelrec.serve.encode import display_rows, item_scores, json_response
+from reelrec.serve.features import FeatureInputError
+from reelrec.serve.live_items import item_feature_kinds, item_table
 from reelrec.serve.ranking import UnsupportedError, similar_items
 from reelrec.serve.routes import errors
-from reelrec.serve.schemas import MAX_K, ItemOut, SimilarOut
+from reelrec.serve.routes.events import require_live
+from reelrec.serve.schemas import MAX_K, ItemOut, NewItemsOut, NewItemsRequest, SimilarOut
 from reelrec.serve.state import ServingState
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
@@ -66,3 +69,53 @@ async def similar(
         "items": item_scores(state, items, scores, details),
     }
     return json_response(body)
+
+
+def _invalid(loc: list[str | int], msg: str) -> HTTPException:
+    return HTTPException(422, detail=[{"loc": ["body", "items", *loc], "msg": msg, "type": "value_error"}])
+
+
+@router.post(
+    "",
+    response_model=NewItemsOut,
+    summary="Register new videos from their side features; they are recommendable at once",
+    dependencies=[Depends(only_query())],
+    responses=errors(409, 413, 422),
+)
+def add_items(req: NewItemsRequest, request: Request) -> NewItemsOut:
+    live = require_live(request)
+    state = current_state(request)
+    if not state.model.supports_new_items:
+        raise HTTPException(
+            409,
+            detail=f"model {state.model_name!r} cannot score new videos from their features; retrain with the "
+            "videos in the data, or serve a model that can (e.g. notebook)",
+        )
+    seen: set[str] = set()
+    for row, item in enumerate(req.items):
+        key = state.items.key(item.item_id)
+        if key is None:
+            raise _invalid([row, "item_id"], f"item_id {item.item_id!r} is not an id of this catalogue's type")
+        if state.items.get(item.item_id) is not None:
+            raise _invalid([row, "item_id"], f"item_id {item.item_id!r} is already in the catalogue")
+        if str(key) in seen:
+            raise _invalid([row, "item_id"], f"item_id {item.item_id!r} appears twice in this request")
+        seen.add(str(key))
+    try:
+        item_table([item.features for item in req.items], item_feature_kinds(state))
+    except FeatureInputError as exc:
+        where, _, column = exc.field.partition(".")
+        loc: list[str | int] = [int(where), "features", column] if where.isdigit() else ["features"]
+        raise _invalid(loc, exc.message) from None
+    rows = [(str(state.items.key(item.item_id)), item.features) for item in req.items]
+    taken = live.store.add_items(rows)
+    if taken:
+        first = next(n for n, (key, _) in enumerate(rows) if key in taken)
+        raise _invalid([first, "item_id"], f"video ids already registered by another request: {taken[:20]}")
+    state = current_state(request)
+    return NewItemsOut(
+        count=len(rows),
+        item_ids=[state.items.key(item.item_id) for item in req.items],  # type: ignore[misc]
+        n_items=len(state.items),
+        live_items=state.live_items,
+    )

@@ -7,15 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.responses import Response
 
-from reelrec.serve.deps import get_state, only_query, reject_unknown_query
+from reelrec.serve.deps import current_state, get_state, only_query, reject_unknown_query
 from reelrec.serve.encode import display_rows, item_scores, json_response, optional_floats
+from reelrec.serve.live import feed_rules, recommend_with_session
 from reelrec.serve.ranking import recommend_user
 from reelrec.serve.routes import errors
 from reelrec.serve.schemas import MAX_K, HistoryOut, RecommendationsOut, UsersOut
 from reelrec.serve.state import ServingState
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
-_RECOMMEND_QUERY = frozenset({"k", "exclude_seen", "details"})
+_RECOMMEND_QUERY = frozenset({"k", "exclude_seen", "details", "include_shown"})
 UserId = Annotated[str, Path(min_length=1, max_length=256, description="A user id known to the model.")]
 
 
@@ -49,7 +50,7 @@ def list_users(
 @router.get(
     "/{user_id}/recommendations",
     response_model=RecommendationsOut,
-    summary="Top-k videos for a known user",
+    summary="Top-k videos for a known user, or one known through stored events",
     responses=errors(404, 422),
 )
 async def user_recommendations(
@@ -58,24 +59,45 @@ async def user_recommendations(
     k: int = Query(10, ge=1, le=MAX_K, description="Number of videos."),
     exclude_seen: bool = Query(True, description="Drop videos the user viewed in training."),
     details: bool = Query(False, description="Add display features and predicted label."),
+    include_shown: bool = Query(
+        False, description="Allow videos shown to the user among their recent stored events (skips included)."
+    ),
 ) -> Response:
     # The hot path. async and inline: the work is one score row (or product) and a partial sort, well
     # under a millisecond, so a thread-pool hop would cost more than it saves. The state and the query
     # check are read directly rather than through Depends: each dependency costs a resolution per request.
+    # With an event store, the user's newest events are read here (one indexed SQLite query): the model
+    # folds those newer than the artifact into the user's state, and shown videos are left out.
     reject_unknown_query(request, _RECOMMEND_QUERY)
-    state: ServingState = request.app.state.holder.current
-    user = user_index(state, user_id)
-    items, scores = recommend_user(state, user, k, exclude_seen)
+    state = current_state(request)
+    live = request.app.state.live
+    session = None if live is None else live.session(state, user_id, include_shown)
+    known = state.users.get(user_id)
+    if session is None:
+        user = user_index(state, user_id)
+        items, scores = recommend_user(state, user, k, exclude_seen)
+    else:
+        user = -1 if known is None else known
+        items, scores = recommend_with_session(state, user, session, k, exclude_seen)
+    items, scores = feed_rules(state, items, scores, {"user_id": user_id, "k": k, "session": session})
     body = {
-        "user_id": state.users.raw[user],
-        "cold_start": False,
+        "user_id": state.users.raw[user] if known is not None else _as_given(state, user_id),
+        "cold_start": known is None,
         "model": state.model_name,
         "artifact_id": state.artifact_id,
         "k": k,
         "exclude_seen": exclude_seen,
-        "items": item_scores(state, items, scores, details, user),
+        "items": item_scores(state, items, scores, details, known),
     }
+    if session is not None:
+        body["live_events"] = session.fresh
     return json_response(body)
+
+
+def _as_given(state: ServingState, user_id: str) -> int | str:
+    """A user known only through events, named in the vocabulary's id type when it fits."""
+    key = state.users.key(user_id)
+    return user_id if key is None else key
 
 
 @router.get(
