@@ -39,6 +39,9 @@ class ServeSettings(BaseModel):
         A file through which worker processes tell each other about reloads (set by ``--workers > 1``).
     reload_poll_seconds : float
         How often workers look at ``reload_signal``.
+    feed_max_per_tag, feed_explore_share : int or None, float
+        Default feed rules of ``POST /v1/recommendations`` (a request's ``rules`` override them): at most
+        this many videos per first tag, and this share of slots for little-seen videos. Off by default.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,6 +55,8 @@ class ServeSettings(BaseModel):
     threads: int | None = Field(None, ge=1)
     reload_signal: Path | None = None
     reload_poll_seconds: float = Field(0.5, gt=0)
+    feed_max_per_tag: int | None = Field(None, ge=1)
+    feed_explore_share: float = Field(0.0, ge=0, le=1)
 
     @cached_property
     def root(self) -> Path:
