@@ -55,7 +55,9 @@ def first_tags(state: ServingState) -> NDArray[np.int32]:
     if tags is None:
         feed = _rules_module()
         assert feed is not None  # only called once rules resolved
-        tags = np.asarray(feed.item_first_tags(state.model), np.int32)
+        # The artifact's display table carries the tags even for models that keep no item features.
+        display = {} if state.display is None else {"item_features": state.display}
+        tags = np.asarray(feed.item_first_tags(state.model, **display), np.int32)
         _FIRST_TAGS[state] = tags
     return tags
 
