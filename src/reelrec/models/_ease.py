@@ -9,8 +9,10 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 
-from reelrec.data._dataset import Dataset
+from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.models._base import Recommender
+from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, history_rows
+from reelrec.models._history import History
 from reelrec.models._space import Distribution, LogUniform
 
 # Cells of one dense block of user rows when accumulating the Gram matrix X'X.
@@ -64,6 +66,11 @@ class EASE(Recommender):
         L2 penalty lambda (``> 0``); larger values shrink the item-item weights more.
     max_memory_gb : float
         Peak memory the fit may use for its dense item-item matrices.
+    history_weight : float
+        Weight of a session history against the training row (``recommend_session``): the history
+        vector, recency-weighted (newest views count most), is scaled to at least this share of the
+        training row's mass; skipped videos subtract a quarter of a view's weight. ``X_u @ B`` is
+        linear, so a new user's history alone is their row.
 
     Stability: stable.
     """
@@ -72,9 +79,12 @@ class EASE(Recommender):
 
     weights_: NDArray[np.float32]
 
-    def __init__(self, reg: float = 500.0, max_memory_gb: float = 4.0) -> None:
+    def __init__(
+        self, reg: float = 500.0, max_memory_gb: float = 4.0, history_weight: float = DEFAULT_HISTORY_WEIGHT
+    ) -> None:
         self.reg = reg
         self.max_memory_gb = max_memory_gb
+        self.history_weight = history_weight
 
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:
@@ -88,6 +98,7 @@ class EASE(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         if not np.isfinite(self.reg) or self.reg <= 0:
             raise ValueError(f"reg={self.reg!r}, must be a finite number > 0")
+        check_history_weight(self.history_weight)
         n = dataset.n_items
         need = self.memory_needed_gb(n)
         if need > self.max_memory_gb:
@@ -109,6 +120,17 @@ class EASE(Recommender):
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
         return np.asarray(self.seen_[users] @ self.weights_, dtype=np.float32)
+
+    def _score_sessions(
+        self,
+        users: NDArray[np.int32],
+        histories: list[History],
+        user_features: FeatureTable | None,
+        scoring: str | None = None,
+    ) -> NDArray[np.float32]:
+        self._check_scoring(scoring)
+        rows = history_rows(users, histories, self.seen_, float(self.history_weight))
+        return np.asarray(rows @ self.weights_, dtype=np.float32)
 
     def _similar(self, items: NDArray[np.int32]) -> NDArray[np.float32]:
         # Row i of B: how much having seen item i raises every other item's score.

@@ -8,9 +8,11 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from reelrec.data._dataset import Dataset
+from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.errors import DataError
 from reelrec.models._base import Recommender
+from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, ridge_fold, view_weights
+from reelrec.models._history import History
 from reelrec.models._mf import solve_rows
 from reelrec.models._space import Distribution, IntRange, LogUniform
 
@@ -97,6 +99,14 @@ class ImplicitALS(Recommender):
         ``f`` applied to the (summed) label before ``alpha``.
     seed : int
         Seed of the item-factor initialisation.
+    history_weight : float
+        Session fold-in (``recommend_session``): the user's ``x_u`` is re-solved by the paper's
+        confidence-weighted user step over the training views plus the history, each history view a
+        cell with preference 1 and confidence ``1 + alpha f(watch ratio)`` (a full play when the
+        ratio is unknown) times its recency weight (newest most), the block scaled to at least
+        ``history_weight`` times the training views' count. A skip is negative evidence: preference
+        0 with the same extra confidence (at least 1). The training block enters through its normal
+        matrix, each training view at the user's mean training confidence (kept from the fit).
 
     Stability: provisional.
     """
@@ -105,6 +115,8 @@ class ImplicitALS(Recommender):
 
     user_factors_: NDArray[np.float32]
     item_factors_: NDArray[np.float32]
+    #: Mean ``c - 1`` over each user's training views (the fold-in's training block).
+    user_confidence_: NDArray[np.float32]
 
     def __init__(
         self,
@@ -114,6 +126,7 @@ class ImplicitALS(Recommender):
         alpha: float = 1.0,
         scaling: Scaling = "identity",
         seed: int = 0,
+        history_weight: float = DEFAULT_HISTORY_WEIGHT,
     ) -> None:
         self.embedding_size = embedding_size
         self.epochs = epochs
@@ -121,6 +134,7 @@ class ImplicitALS(Recommender):
         self.alpha = alpha
         self.scaling = scaling
         self.seed = seed
+        self.history_weight = history_weight
 
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
@@ -146,6 +160,7 @@ class ImplicitALS(Recommender):
             raise ValueError(f"alpha={self.alpha!r}, must be a finite number >= 0")
         if self.scaling not in ("identity", "log1p"):
             raise ValueError(f"scaling={self.scaling!r}, must be 'identity' or 'log1p'")
+        check_history_weight(self.history_weight)
 
     def _fit(self, dataset: Dataset) -> None:
         self._check_params()
@@ -156,9 +171,44 @@ class ImplicitALS(Recommender):
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
             raise ValueError(f"iALS diverged: factors hold NaN or inf; increase reg (now {self.reg})")
         self.user_factors_, self.item_factors_ = x, y
+        counts = np.diff(extra.indptr)
+        sums = np.bincount(np.repeat(np.arange(len(counts)), counts), weights=extra.data, minlength=len(counts))
+        self.user_confidence_ = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0).astype(np.float32)
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
         return self.user_factors_[users] @ self.item_factors_.T
+
+    def _score_sessions(
+        self,
+        users: NDArray[np.int32],
+        histories: list[History],
+        user_features: FeatureTable | None,
+        scoring: str | None = None,
+    ) -> NDArray[np.float32]:
+        self._check_scoring(scoring)
+        y = self.item_factors_
+        base = y.T.astype(np.float64) @ y.astype(np.float64) + self.reg * np.eye(y.shape[1])
+        weights = view_weights(users, histories, self.seen_, float(self.history_weight))
+        out = np.empty((len(users), self.n_items), np.float32)
+        for r, (u, h, w) in enumerate(zip(users, histories, weights, strict=True)):
+            precision, anchor = base, np.zeros(y.shape[1])
+            if u >= 0:
+                seen = y[self.seen_.indices[self.seen_.indptr[u] : self.seen_.indptr[u + 1]]].astype(np.float64)
+                precision = base + float(self.user_confidence_[u]) * (seen.T @ seen)
+                anchor = self.user_factors_[u].astype(np.float64)
+            extra = self._history_confidence(h)
+            gram_w = w * extra
+            rhs_w = np.where(h.skipped, 0.0, w * (1.0 + extra))
+            out[r] = y @ ridge_fold(precision, anchor, y[h.items], gram_w, rhs_w).astype(np.float32)
+        return out
+
+    def _history_confidence(self, history: History) -> NDArray[np.float64]:
+        """``c - 1`` of each history view (a full play when the ratio is unknown); skips at least 1."""
+        label = np.nan_to_num(history.watch_ratio.astype(np.float64), nan=1.0)
+        label = np.maximum(label, 0.0)
+        strength = np.log1p(label) if self.scaling == "log1p" else label
+        skip = max(float(self.alpha) * (np.log(2.0) if self.scaling == "log1p" else 1.0), 1.0)
+        return np.where(history.skipped, skip, float(self.alpha) * strength)
 
     def item_embeddings(self) -> NDArray[np.float32]:
         """Item factors ``y_i``, shape (n_items, embedding_size); do not modify."""
@@ -166,8 +216,17 @@ class ImplicitALS(Recommender):
         return self.item_factors_
 
     def _get_state(self) -> tuple[dict[str, NDArray], dict[str, Any]]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}, {}
+        tensors = {
+            "user_factors": self.user_factors_,
+            "item_factors": self.item_factors_,
+            "user_confidence": self.user_confidence_,
+        }
+        return tensors, {}
 
     def _set_state(self, tensors: dict[str, NDArray], extra: dict[str, Any]) -> None:
         self.user_factors_ = np.asarray(tensors["user_factors"], np.float32)
         self.item_factors_ = np.asarray(tensors["item_factors"], np.float32)
+        # Artifacts saved before sessions existed lack it: every view then counts as a full play.
+        full_play = float(self.alpha) * (np.log(2.0) if self.scaling == "log1p" else 1.0)
+        default = np.full(len(self.user_factors_), full_play, np.float32)
+        self.user_confidence_ = np.asarray(tensors.get("user_confidence", default), np.float32)

@@ -60,6 +60,7 @@ class ItemMean(Recommender):
     (user, video) pairs of the video, each pair's repeat views averaged first. ``shrinkage`` is a
     pseudo-count: a video seen by few users stays close to the global mean, so one lucky view does not
     send it to the top of every list. Every user (cold users included) gets the same ranking.
+    Session histories are ignored (the base default): only their videos are left out of the ranking.
 
     Parameters
     ----------

@@ -9,9 +9,11 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 
-from reelrec.data._dataset import Dataset
+from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.models._base import Recommender
 from reelrec.models._ease import item_gram
+from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, history_rows
+from reelrec.models._history import History
 from reelrec.models._space import Distribution, IntRange, Uniform
 
 # Cells of one dense (n_items x chunk) similarity block.
@@ -32,6 +34,10 @@ class ItemKNN(Recommender):
         Neighbours kept per item (``>= 1``).
     shrinkage : float
         Added to the cosine denominator (``>= 0``; 0 is plain cosine).
+    history_weight : float
+        Weight of a session history against the training row (``recommend_session``): the
+        recency-weighted history vector (newest views count most) is scaled to at least this share
+        of the training row's mass; skipped videos subtract a quarter of a view's weight.
 
     Stability: stable.
     """
@@ -40,9 +46,12 @@ class ItemKNN(Recommender):
 
     similarity_: sp.csr_matrix
 
-    def __init__(self, neighbours: int = 100, shrinkage: float = 0.0) -> None:
+    def __init__(
+        self, neighbours: int = 100, shrinkage: float = 0.0, history_weight: float = DEFAULT_HISTORY_WEIGHT
+    ) -> None:
         self.neighbours = neighbours
         self.shrinkage = shrinkage
+        self.history_weight = history_weight
 
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:
@@ -53,6 +62,7 @@ class ItemKNN(Recommender):
             raise ValueError(f"neighbours={self.neighbours!r}, must be an integer >= 1")
         if not np.isfinite(self.shrinkage) or self.shrinkage < 0:
             raise ValueError(f"shrinkage={self.shrinkage!r}, must be a finite number >= 0")
+        check_history_weight(self.history_weight)
         seen = self.seen_
         n = seen.shape[1]
         norms = np.sqrt(self.item_popularity_.astype(np.float64))
@@ -80,6 +90,17 @@ class ItemKNN(Recommender):
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
         return np.asarray((self.seen_[users] @ self.similarity_).toarray(), dtype=np.float32)
+
+    def _score_sessions(
+        self,
+        users: NDArray[np.int32],
+        histories: list[History],
+        user_features: FeatureTable | None,
+        scoring: str | None = None,
+    ) -> NDArray[np.float32]:
+        self._check_scoring(scoring)
+        rows = history_rows(users, histories, self.seen_, float(self.history_weight))
+        return np.asarray((rows @ self.similarity_).toarray(), dtype=np.float32)
 
     def _similar(self, items: NDArray[np.int32]) -> NDArray[np.float32]:
         # Column i of S lists item i's neighbours; other items are not similar at all (NaN hides them).

@@ -12,6 +12,8 @@ from numpy.typing import NDArray
 from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.errors import DataError
 from reelrec.models._base import Recommender
+from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, ridge_fold, view_weights
+from reelrec.models._history import History
 from reelrec.models._item_mean import pair_means
 from reelrec.models._space import Distribution, IntRange, LogUniform
 
@@ -193,6 +195,14 @@ class BiasedMF(Recommender):
         right tail) and ``"none"`` otherwise.
     seed : int
         Seed of the item-factor initialisation.
+    history_weight : float
+        Session fold-in (``recommend_session``): the user's ``(p_u, b_u)`` is re-solved by the same
+        ridge regression as ALS's user step, over the training views plus the history views with
+        their watch ratios as labels, each history view weighted by recency (newest most) and the
+        block scaled to at least ``history_weight`` times the training views' count. A skip without a
+        watch ratio is the label 0 (swiped away at once: a low label, not left out); a view without
+        one is a complete play (1.0) on watch-ratio models, the global mean otherwise. A new user
+        is solved from the history alone.
 
     Stability: stable.
     """
@@ -214,12 +224,14 @@ class BiasedMF(Recommender):
         reg: float = 10.0,
         transform: Transform = "auto",
         seed: int = 0,
+        history_weight: float = DEFAULT_HISTORY_WEIGHT,
     ) -> None:
         self.embedding_size = embedding_size
         self.epochs = epochs
         self.reg = reg
         self.transform = transform
         self.seed = seed
+        self.history_weight = history_weight
 
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
@@ -242,6 +254,7 @@ class BiasedMF(Recommender):
             raise ValueError(f"reg={self.reg!r}, must be a finite number > 0")
         if self.transform not in ("auto", "none", "log1p"):
             raise ValueError(f"transform={self.transform!r}, must be one of 'auto', 'none', 'log1p'")
+        check_history_weight(self.history_weight)
 
     def _fit(self, dataset: Dataset) -> None:
         self._check_params()
@@ -315,6 +328,58 @@ class BiasedMF(Recommender):
         z = np.einsum("nd,nd->n", self.user_factors_[users], self.item_factors_[items])
         z += self.user_bias_[users] + self.item_bias_[items]
         return self._to_label(z.astype(np.float32))
+
+    def _score_sessions(
+        self,
+        users: NDArray[np.int32],
+        histories: list[History],
+        user_features: FeatureTable | None,
+        scoring: str | None = None,
+    ) -> NDArray[np.float32]:
+        self._check_scoring(scoring)
+        weights = view_weights(users, histories, self.seen_, float(self.history_weight))
+        out = np.empty((len(users), self.n_items), np.float32)
+        for r, (u, h, w) in enumerate(zip(users, histories, weights, strict=True)):
+            z = self.fold_in(h.items, self._history_labels(h), w, user=int(u)).astype(np.float32)
+            out[r] = self._to_label(self.item_factors_ @ z[:-1] + (z[-1] + self.item_bias_))
+        return out
+
+    def _history_labels(self, history: History) -> NDArray[np.float64]:
+        """History labels in label units: a skip without a watch ratio is 0, a plain view a full play."""
+        label = history.watch_ratio.astype(np.float64)
+        unknown = np.isnan(label)
+        plain = self.global_mean_ if self.transform_ == "none" else 1.0
+        label[unknown] = np.where(history.skipped[unknown], 0.0, plain)
+        return label
+
+    def fold_in(
+        self,
+        items: NDArray[np.int32],
+        labels: NDArray[np.float64],
+        weights: NDArray[np.float32] | None = None,
+        user: int = -1,
+    ) -> NDArray[np.float64]:
+        """A user's ``(p_u, b_u)`` (shape ``(embedding_size + 1,)``) refitted with extra labelled views.
+
+        The ALS user step again, item side fixed: the training views of ``user`` (none for ``-1``)
+        plus ``items`` with ``labels`` (label units) and ``weights`` (default 1). With no extra
+        views it returns the trained vector; folding a user's training views into a new user gives
+        back (about) the trained vector.
+        """
+        self._check_fitted()
+        k = self.item_factors_.shape[1]
+        precision = self.reg * np.eye(k + 1)
+        anchor = np.zeros(k + 1)
+        if user >= 0:
+            seen = self.seen_.indices[self.seen_.indptr[user] : self.seen_.indptr[user + 1]]
+            train = np.hstack([self.item_factors_[seen], np.ones((len(seen), 1), np.float32)]).astype(np.float64)
+            precision += train.T @ train
+            anchor = np.append(self.user_factors_[user], self.user_bias_[user]).astype(np.float64)
+        y = np.log1p(np.maximum(labels, 0.0)) if self.transform_ == "log1p" else np.asarray(labels, np.float64)
+        y = y - self.global_mean_ - self.item_bias_[items]
+        w = np.ones(len(items)) if weights is None else np.asarray(weights, np.float64)
+        rows = np.hstack([self.item_factors_[items], np.ones((len(items), 1), np.float32)])
+        return ridge_fold(precision, anchor, rows, w, w * y)
 
     def item_embeddings(self) -> NDArray[np.float32]:
         """Item factors ``q_i``, shape (n_items, embedding_size); do not modify."""

@@ -10,7 +10,10 @@ from reelrec.models._base import Recommender
 
 
 class Popularity(Recommender):
-    """Non-personalised baseline: the same ranking for everyone (seen items still excluded)."""
+    """Non-personalised baseline: the same ranking for everyone (seen items still excluded).
+
+    Session histories are ignored (the base default): only their videos are left out of the ranking.
+    """
 
     name = "popularity"
     supports_cold_start = True
