@@ -149,44 +149,112 @@ def recommend(
         bool, typer.Option("--skip-unknown", help="Skip user ids the model does not know (counted on stderr).")
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="CSV file (JSON when it ends in .json).")] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="One user's most recent views, newest last: CSV item_id,watch_ratio[,timestamp,skipped] "
+            "(- reads standard input). Folded into --user's state, or alone for a new user (no --user).",
+        ),
+    ] = None,
+    scoring: Annotated[
+        str | None, typer.Option("--scoring", help="Ranking rule of the model (its first rule by default).")
+    ] = None,
 ) -> None:
     """Top-k videos per user as CSV ``user_id,item_id,rank,score`` in original ids.
 
-    An empty candidate list is not an error: the output is the header alone (an empty list in JSON).
+    score is the model's ranking value, comparable within one list only: a predicted label
+    (watch ratio or rating) for mf and item-mean, distinct training viewers for popularity, and a
+    unitless score for the others. Regressing models add predicted_watch_ratio (the label
+    predicted for a known user, as `reelrec predict` gives it; empty for a new user).
 
-    Example: reelrec recommend art/tt --user 42 --k 10
+    With --history the user's recent views (newest counting most) move the ranking; those videos
+    are never recommended. An empty candidate list is not an error: the output is the header alone
+    (an empty list in JSON).
+
+    Example: reelrec recommend art/tt --user 42 --k 10 --history recent.csv
     """
     from reelrec.artifacts import load_artifact
     from reelrec.models import model_class
 
-    if (user is None) == (users_file is None):
+    if history is not None and users_file is not None:
+        raise typer.BadParameter("--history is for one user: give --user (or none for a new user), not --users-file")
+    if history is None and (user is None) == (users_file is None):
         raise typer.BadParameter("give exactly one of --user or --users-file")
-    users = np.asarray([user]) if user is not None else read_id_column(users_file, "user_id")  # type: ignore[arg-type]
     art = load_artifact(artifact, model_class)
     model = art.model
+    if history is not None:
+        _recommend_session(
+            model, history, user, k, cand_file=candidates, include_seen=include_seen, scoring=scoring, out=out
+        )
+        return
+    users = np.asarray([user]) if user is not None else read_id_column(users_file, "user_id")  # type: ignore[arg-type]
     try:
         user_idx = _user_indices(model.users_, users, skip_unknown)
     except KeyError as exc:
         if users_file is None:
             raise
         raise KeyError(f"--users-file {users_file}: {exc.args[0]} (--skip-unknown skips them)") from None
-    cand = None
-    if candidates is not None:
-        try:
-            cand = model.items_.index(read_id_column(candidates, "item_id"))
-        except KeyError as exc:
-            raise KeyError(f"--candidates {candidates}: {exc.args[0]}") from None
-    items, scores = model.recommend_indices(user_idx, k=k, exclude_seen=not include_seen, candidates=cand)
-    rows_user, rows_rank = np.nonzero(items >= 0)
-    frame = pl.DataFrame(
-        {
-            "user_id": model.users_.raw(user_idx[rows_user]),
-            "item_id": model.items_.raw(items[rows_user, rows_rank]),
-            "rank": (rows_rank + 1).astype(np.int32),
-            "score": scores[rows_user, rows_rank],
-        }
+    cand = _candidate_indices(model, candidates)
+    items, scores = model.recommend_indices(
+        user_idx, k=k, exclude_seen=not include_seen, candidates=cand, scoring=scoring
     )
-    write_table(frame, out)
+    write_table(_recommendation_frame(model, user_idx, items, scores), out)
+
+
+def _candidate_indices(model: Any, candidates: Path | None) -> np.ndarray | None:
+    if candidates is None:
+        return None
+    try:
+        return np.asarray(model.items_.index(read_id_column(candidates, "item_id")))
+    except KeyError as exc:
+        raise KeyError(f"--candidates {candidates}: {exc.args[0]}") from None
+
+
+def _recommend_session(
+    model: Any,
+    history: Path,
+    user: str | None,
+    k: int,
+    *,
+    cand_file: Path | None,
+    include_seen: bool,
+    scoring: str | None,
+    out: Path | None,
+) -> None:
+    """``recommend --history``: one known (``--user``) or new user, their recent views folded in."""
+    from reelrec.cli._history_io import read_history
+
+    hist = read_history(history, model.items_)
+    u = -1 if user is None else int(model.users_.index(np.asarray([user]))[0])
+    cand = _candidate_indices(model, cand_file)
+    items, scores = model.recommend_session_indices(
+        [hist], np.asarray([u], np.int32), k=k, exclude_seen=not include_seen, candidates=cand, scoring=scoring
+    )
+    write_table(_recommendation_frame(model, np.asarray([u], np.int32), items, scores), out)
+
+
+def _recommendation_frame(model: Any, user_idx: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
+    """``user_id,item_id,rank,score`` rows (padding dropped), plus ``predicted_watch_ratio`` for
+    regressing models: the label predicted for known users, empty for new ones (index ``-1``)."""
+    rows_user, rows_rank = np.nonzero(items >= 0)
+    row_users = user_idx[rows_user]
+    known = row_users >= 0
+    raw_users = model.users_.raw(np.maximum(row_users, 0))
+    if not known.all():  # a new user (history only) has no id
+        raw_users = pl.Series([r if ok else None for r, ok in zip(raw_users.tolist(), known.tolist(), strict=True)])
+    columns: dict[str, Any] = {
+        "user_id": raw_users,
+        "item_id": model.items_.raw(items[rows_user, rows_rank]),
+        "rank": (rows_rank + 1).astype(np.int32),
+        "score": scores[rows_user, rows_rank],
+    }
+    if model.regresses:
+        pred = np.full(len(row_users), np.nan, np.float32)
+        if known.any():
+            pred[known] = model.predict_indices(row_users[known], items[rows_user, rows_rank][known])
+        columns["predicted_watch_ratio"] = pl.Series(pred).fill_nan(None)
+    return pl.DataFrame(columns)
 
 
 def _user_indices(users: IdMap, raw: np.ndarray, skip_unknown: bool) -> np.ndarray:

@@ -17,6 +17,10 @@ def synth(
     fmt: str = typer.Option(
         "csv", "--format", help="csv: KuaiRec's own files; parquet: the big matrix as big_matrix/*.parquet shards."
     ),
+    drift: float = typer.Option(
+        0.5, "--drift", help="Share of views in time order that follow a short-term topic changing every few dozen "
+        "views (0-1; 0 = random order).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Write KuaiRec 2.0-shaped files plus small_matrix_truth.csv (the noise-free expected watch ratio).
@@ -28,7 +32,7 @@ def synth(
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"--format {fmt!r}: expected 'csv' or 'parquet'")
     big_format: Literal["csv", "parquet"] = "parquet" if fmt == "parquet" else "csv"
-    summary = write_kuairec(out, scale=scale, seed=seed, big_format=big_format)
+    summary = write_kuairec(out, scale=scale, seed=seed, big_format=big_format, drift=drift)
     if as_json:
         print_json(summary)
         return

@@ -20,6 +20,9 @@ from reelrec.eval._metrics import (
 )
 from reelrec.eval._protocol import EvalProtocol
 from reelrec.eval._runner import EvalResult, ProgressCallback, default_threshold, evaluate
+from reelrec.eval._session import SessionResult, evaluate_session, feed_metrics, session_recommend, session_relevance
+from reelrec.eval._session_probes import co_view_neighbours, refit_gap, skip_effect
+from reelrec.eval._session_split import SessionSplit, session_split
 from reelrec.eval._significance import PairedTest, paired_test, paired_test_scores
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
 from reelrec.eval._watch_eval import duration_bucket, duration_edges, watch_metrics
@@ -33,7 +36,10 @@ __all__ = [
     "PairedTest",
     "ProgressCallback",
     "Relevance",
+    "SessionResult",
+    "SessionSplit",
     "Split",
+    "co_view_neighbours",
     "compare",
     "coverage_at_k",
     "dataset_fingerprint",
@@ -41,6 +47,8 @@ __all__ = [
     "duration_bucket",
     "duration_edges",
     "evaluate",
+    "evaluate_session",
+    "feed_metrics",
     "graded_ndcg_at_k",
     "hit_rate_at_k",
     "holdout_split",
@@ -53,8 +61,13 @@ __all__ = [
     "precision_at_k",
     "ranking_metrics",
     "recall_at_k",
+    "refit_gap",
     "rich_progress",
     "rmse",
+    "session_recommend",
+    "session_relevance",
+    "session_split",
+    "skip_effect",
     "watch_metrics",
     "xauc",
     "xgauc",

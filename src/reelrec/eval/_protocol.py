@@ -22,6 +22,7 @@ import numpy as np
 from reelrec._codeversion import code_version
 from reelrec.data._dataset import Dataset
 from reelrec.eval._fingerprint import dataset_fingerprint
+from reelrec.eval._session_split import SessionSplit, session_split
 from reelrec.eval._splits import Split, holdout_split, kuairec_split
 
 #: Protocol names; ``auto`` is ``kuairec`` when the data has a fully observed block, else ``holdout``.
@@ -162,6 +163,17 @@ class EvalProtocol:
             split = kuairec_split(self.dataset, cold_user_fraction=self.cold_user_fraction, seed=seed)
         else:
             split = self._holdout(self.dataset, seed)
+        split.params["data_fingerprint"] = self.fingerprint
+        return split
+
+    def session_split(self, **options: Any) -> SessionSplit:
+        """The session protocol's split: each user's latest views held out in time order.
+
+        Built on the training pool (KuaiRec: the big matrix; its fully observed block is not used),
+        whatever ``protocol`` says; ``options`` go to :func:`reelrec.eval.session_split`. Its
+        validation split is ``session_split(split.train)``: the same carve inside the training part.
+        """
+        split = session_split(self.dataset, **options)
         split.params["data_fingerprint"] = self.fingerprint
         return split
 

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from reelrec.synth._drift import drift_days, drift_stream
 from reelrec.synth._noise import BIG_NOISE, SMALL_NOISE, NoiseModel
 from reelrec.synth._shape import LOCAL_OFFSET_S, N_DAYS
 from reelrec.synth._timeline import DayTable, date_labels, day_weights, event_times
@@ -102,14 +103,19 @@ def coverage_users(world: World, rng: np.random.Generator) -> NDArray[np.int64]:
 
 
 def big_chunk(
-    world: World, users: NDArray[np.int64], forced: NDArray[np.int64], seed: np.random.SeedSequence
+    world: World,
+    users: NDArray[np.int64],
+    forced: NDArray[np.int64],
+    seed: np.random.SeedSequence,
+    drift: float = 0.0,
 ) -> pl.DataFrame:
     """Big-matrix rows of a run of consecutive users, grouped by user and ordered by time.
 
     Exposure is biased: each user's distinct videos are a weighted sample without replacement
     (Gumbel top-k) with weight popularity x exp(EXPOSURE_TASTE x personal affinity) x share of the
     user's active days inside the video's release window. Repeat views favour liked videos, and a
-    share of rows is then logged twice (exact duplicates).
+    share of rows is then logged twice (exact duplicates). With ``drift`` > 0, that share of the
+    views is moved to days when the user's short-term topic is the video's tag (see ``_drift``).
 
     Parameters
     ----------
@@ -117,6 +123,8 @@ def big_chunk(
         Consecutive user ids.
     forced : ndarray of int64, shape (n_videos,)
         The coverage viewer of every video (see :func:`coverage_users`).
+    drift : float
+        Share of views that follow the user's drifting short-term topic (0: none).
     """
     rng = np.random.default_rng(seed)
     v = world.videos
@@ -153,6 +161,10 @@ def big_chunk(
     duration = v.duration[video]
     play, ratio = _observe(rng, expected, duration, BIG_NOISE)
     day = world.big_days.draw(rng, users[row], v.start[video], v.end[video])
+    if drift > 0:
+        weights = np.diff(world.big_days.prefix[users], axis=1)
+        tag = v.primary_tag[video]
+        day = drift_days(drift_stream(seed), weights, row, tag, v.start[video], v.end[video], day, drift)
     ts_ms, date = event_times(rng, day)
     order = np.lexsort((ts_ms, row))
     cols: list[Any] = [a[order] for a in (row, video, duration, play, ratio, ts_ms, date)]

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from reelrec.synth._daily import daily_frame
+from reelrec.synth._drift import DEFAULT_DRIFT, check_drift
 from reelrec.synth._matrices import big_chunk, chunks, coverage_users, small_chunk
 from reelrec.synth._shape import synth_shape
 from reelrec.synth._social import friend_lists, social_frame
@@ -132,6 +133,7 @@ def write_kuairec(
     seed: int = 0,
     *,
     big_format: Literal["csv", "parquet"] = "csv",
+    drift: float = DEFAULT_DRIFT,
 ) -> dict[str, Any]:
     """Write a synthetic KuaiRec 2.0 data set with a planted ground truth into ``out_dir``.
 
@@ -153,6 +155,10 @@ def write_kuairec(
         ``"parquet"`` writes the big matrix as ``big_matrix/part-*.parquet`` shards of whole users
         (same columns, ``time`` as text) instead of ``big_matrix.csv``, for out-of-core training. A
         previous run's big matrix in the other format is removed, so the folder never holds two.
+    drift : float
+        Strength of the drifting short-term interests in [0, 1]: the share of each user's big-matrix
+        views placed in time by a topic that changes every few dozen views (``0``: views in random
+        order, the files of earlier versions). Only the order changes, not which videos are viewed.
 
     Returns
     -------
@@ -163,6 +169,7 @@ def write_kuairec(
     """
     shape = synth_shape(scale)
     seed = _check_seed(seed)
+    drift = check_drift(drift)
     if big_format not in ("csv", "parquet"):
         raise ValueError(f"big_format={big_format!r}, expected 'csv' or 'parquet'")
     out = Path(out_dir)
@@ -185,7 +192,7 @@ def write_kuairec(
     forced = coverage_users(world, rngs[2])
     big_users = list(chunks(np.arange(shape.n_users)))
     frames = (
-        big_chunk(world, users, forced, child)
+        big_chunk(world, users, forced, child, drift)
         for users, child in zip(big_users, seeds[6].spawn(len(big_users)), strict=True)
     )
     if big_format == "parquet":
@@ -224,6 +231,7 @@ def write_kuairec(
         "out_dir": str(out),
         "scale": shape.scale,
         "seed": seed,
+        "drift": drift,
         "n_users": shape.n_users,
         "n_videos": shape.n_videos,
         "n_small_users": shape.n_small_users,
