@@ -14,7 +14,7 @@ from reelrec.models._history import History
 from reelrec.serve.deps import get_settings, get_state, only_query
 from reelrec.serve.encode import item_scores, json_response
 from reelrec.serve.features import FeatureInputError, feature_table
-from reelrec.serve.feed import RulesUnavailableError, apply_rules, pool_size, resolve_rules
+from reelrec.serve.feed import apply_rules, pool_size, resolve_rules
 from reelrec.serve.ranking import UnsupportedError, recommend_new, recommend_user
 from reelrec.serve.reasons import because
 from reelrec.serve.routes import errors
@@ -68,14 +68,11 @@ def recommend(
     except HistoryInputError as exc:
         raise invalid(exc.loc, exc.message) from None
     rules_in = req.rules
-    try:
-        rules = resolve_rules(
-            settings,
-            None if rules_in is None else rules_in.max_per_tag,
-            None if rules_in is None else rules_in.explore_share,
-        )
-    except RulesUnavailableError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    rules = resolve_rules(
+        settings,
+        None if rules_in is None else rules_in.max_per_tag,
+        None if rules_in is None else rules_in.explore_share,
+    )
     pool = pool_size(rules, req.k)
     if history is not None or req.scoring is not None:
         items, scores = _session(state, req, known, history, pool, candidates, exclude)
