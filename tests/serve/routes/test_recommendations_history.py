@@ -200,3 +200,13 @@ def test_rules_cap_videos_per_first_tag(dot_url):
     assert len(got) == 6 and max(Counter(firsts).values()) <= 2
     plain = post(dot_url, {**body, "rules": None}).json()["items"]
     assert max(Counter(it["features"]["tags"][0] for it in plain).values()) > 2, "the cap had nothing to do"
+
+
+def test_server_default_rules_apply_and_requests_override_them(dot_model, toy, artifact_root):
+    settings = ServeSettings(artifact=artifact_root / "a", retrieval="exact", feed_max_per_tag=2)
+    state = build_state(memory_artifact(dot_model, toy, artifact_root / "dot", "dot000000003"), settings)
+    with live_server(create_app(settings, state=state)) as url:
+        default = post(url, {"user_id": 103, "k": 6, "details": True}).json()["items"]
+        one = post(url, {"user_id": 103, "k": 3, "details": True, "rules": {"max_per_tag": 1}}).json()["items"]
+    assert len(default) == 6 and max(Counter(it["features"]["tags"][0] for it in default).values()) <= 2
+    assert len(one) == 3 and len({it["features"]["tags"][0] for it in one}) == 3
