@@ -51,6 +51,12 @@ def serve(
     ] = 200,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+    max_per_tag: Annotated[
+        int | None, typer.Option("--max-per-tag", min=1, help="Feed rule default: at most this many videos per first tag.")
+    ] = None,
+    explore_share: Annotated[
+        float, typer.Option("--explore-share", min=0.0, max=1.0, help="Feed rule default: share of slots for few-view videos.")
+    ] = 0.0,
 ) -> None:
     """Serve recommendations over HTTP; the page is at / and the API schema at /openapi.json.
 
@@ -92,6 +98,8 @@ def serve(
         threads=threads,
         events=None if events is None else events.resolve(),
         events_window=events_window,
+        feed_max_per_tag=max_per_tag,
+        feed_explore_share=explore_share,
     )
     if host not in _LOOPBACK:
         guard = "a token (REELREC_ADMIN_TOKEN)" if admin_token() else "nothing: set REELREC_ADMIN_TOKEN"

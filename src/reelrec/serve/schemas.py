@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from reelrec.models._history import MAX_HISTORY
+
 #: Largest ``k`` any endpoint accepts.
 MAX_K = 1000
 #: Longest candidate / exclusion list in one request.
@@ -41,11 +43,34 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+class HistoryEntry(_Request):
+    """One recent view sent with a request (the real-time feed's short-term history)."""
+
+    item_id: RawId = Field(description="A video id in the catalogue.")
+    watch_ratio: StrictFloat | StrictInt | None = Field(
+        None, ge=0, le=1000, description="Play time over video length; omitted or null: a plain view."
+    )
+    timestamp: StrictFloat | StrictInt | None = Field(None, description="When it was watched (Unix seconds).")
+    skipped: StrictBool = Field(False, description="The user swiped it away (negative feedback).")
+
+
+class FeedRulesIn(_Request):
+    """Feed rules for one request; a field left out keeps the service default (off unless configured)."""
+
+    max_per_tag: StrictInt | None = Field(
+        None, ge=1, le=MAX_K, description="At most this many videos sharing a first tag in the answer."
+    )
+    explore_share: StrictFloat | StrictInt | None = Field(
+        None, ge=0, le=1, description="Share of the k slots given to videos with few training views."
+    )
+
+
 class RecommendRequest(_Request):
-    """Recommendations for a known user, or for a new user described by features (cold start).
+    """Recommendations for a known user, or for a new user described by features and/or a history.
 
     With both ``user_id`` and ``features``, a known user is served from their history and an unknown one
-    from the features.
+    from the features. ``history`` (newest last) adds to a known user's training views, or is the whole
+    history of a new user.
     """
 
     user_id: RawId | None = Field(None, description="A user id known to the model.")
@@ -63,11 +88,16 @@ class RecommendRequest(_Request):
         None, description="Video ids never to return (unknown ids are ignored)."
     )
     details: StrictBool = Field(False, description="Add each video's display features and predicted label.")
+    history: Annotated[list[HistoryEntry], Field(max_length=MAX_HISTORY)] | None = Field(
+        None, description="Recent views, newest last; they are never recommended back."
+    )
+    scoring: Text | None = Field(None, description="Ranking rule (GET /v1/model: scorings); the model's default.")
+    rules: FeedRulesIn | None = Field(None, description="Feed rules for this request (tag cap, exploration).")
 
     @model_validator(mode="after")
     def _who(self) -> RecommendRequest:
-        if self.user_id is None and self.features is None:
-            raise ValueError("give user_id (a known user), features (a new user), or both")
+        if self.user_id is None and self.features is None and self.history is None:
+            raise ValueError("give user_id (a known user), features or history (a new user)")
         return self
 
 
@@ -138,6 +168,16 @@ class ItemScore(BaseModel):
     score: float
     prediction: float | None = Field(None, description="Predicted label; only with details, for regressing models.")
     features: dict[str, Any] | None = Field(None, description="Display features; only with details.")
+    predicted_watch_ratio: float | None = Field(
+        None,
+        description="POST /v1/recommendations: the model's predicted label (watch ratio) for a regressing "
+        "model and a known user; null otherwise.",
+    )
+    because: int | str | None = Field(
+        None,
+        description="POST /v1/recommendations: the history video most similar to this one (null without a "
+        "history or item similarity).",
+    )
 
 
 class RecommendationsOut(BaseModel):
@@ -196,6 +236,7 @@ class ModelOut(BaseModel):
     regresses: bool
     supports_cold_start: bool
     has_similar: bool
+    scorings: list[str] = Field(description="Ranking rules POST /v1/recommendations accepts as scoring; first = default.")
     retrieval: str
     n_users: int
     n_items: int

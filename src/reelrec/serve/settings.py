@@ -45,6 +45,9 @@ class ServeSettings(BaseModel):
     events_window : int
         A user's newest events read per recommendation: the videos they show are not recommended again,
         and those newer than the artifact's training data form the session history.
+    feed_max_per_tag, feed_explore_share : int or None, float
+        Default feed rules of ``POST /v1/recommendations`` (a request's ``rules`` override them): at most
+        this many videos per first tag, and this share of slots for little-seen videos. Off by default.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,6 +63,8 @@ class ServeSettings(BaseModel):
     reload_poll_seconds: float = Field(0.5, gt=0)
     events: Path | None = None
     events_window: int = Field(200, ge=1, le=1000)
+    feed_max_per_tag: int | None = Field(None, ge=1)
+    feed_explore_share: float = Field(0.0, ge=0, le=1)
 
     @cached_property
     def root(self) -> Path:

@@ -1,4 +1,4 @@
-"""``GET /``: the exploration page; in headless Chromium when one is installed (browser mark)."""
+"""``GET /``: the feed simulator page; in headless Chromium when one is installed (browser mark)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_page_and_assets_are_served_with_a_strict_policy(client):
     csp = r.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     html = r.text
-    assert 'id="user-input"' in html and 'id="cold-form"' in html
+    assert 'id="user-input"' in html and 'id="cold-fields"' in html and 'id="recs"' in html
     assert "http://" not in html and "https://" not in html  # no CDN, nothing external
     for asset in ("/static/app.js", "/static/style.css"):
         body = client.get(asset)
@@ -86,7 +86,8 @@ def test_page_in_headless_chromium(artifact_root, toy, tmp_path):
     with live_server(create_app(settings)) as url, sync_api.sync_playwright() as pw:
         import httpx
 
-        expected = httpx.get(f"{url}/v1/users/103/recommendations", params={"k": 5, "details": True}).json()
+        body = {"user_id": 103, "k": 5, "details": True, "exclude_seen": True, "history": []}
+        expected = httpx.post(f"{url}/v1/recommendations", json=body).json()
         history = httpx.get(f"{url}/v1/users/103/history", params={"limit": 20}).json()
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -105,18 +106,20 @@ def test_page_in_headless_chromium(artifact_root, toy, tmp_path):
             expect(rows).to_have_count(5, timeout=15_000)
             shown = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(5)]
             assert shown == [str(it["item_id"]) for it in expected["items"]]
-            tags = rows.nth(0).locator("td").nth(2).inner_text()
-            assert tags == ", ".join(map(str, expected["items"][0]["features"]["tags"]))
+            tag = rows.nth(0).locator("td").nth(2).inner_text()
+            assert tag == str(expected["items"][0]["features"]["tags"][0])
             hist_rows = page.locator("#history tbody tr")
             assert hist_rows.count() == len(history["items"]) > 0
             first = hist_rows.nth(0).locator("td")
             assert first.nth(0).inner_text() == str(history["items"][0]["item_id"])
             assert first.nth(2).inner_text() == f"{history['items'][0]['label']:.3f}"
 
+            page.click("#new-user-box summary")
             page.fill("#cold-fields input[name=activity]", "high")
             page.fill("#cold-fields input[name=age]", "30")
-            page.click("#cold-submit")
-            expect(page.locator("#cold-recs tbody tr")).to_have_count(5, timeout=15_000)
+            page.click("#new-user")
+            expect(page.locator("#feed-who")).to_have_text("for a new user", timeout=15_000)
+            expect(rows).to_have_count(5, timeout=15_000)
 
             shot = page.screenshot(full_page=True)
             (tmp_path / "page.png").write_bytes(shot)

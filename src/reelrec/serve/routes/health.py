@@ -40,6 +40,7 @@ def model_info(state: ServingState = Depends(get_state)) -> ModelOut:
         regresses=model.regresses,
         supports_cold_start=model.supports_cold_start and bool(state.user_feature_kinds),
         has_similar=state.similar is not None or state.similar_via_model,
+        scorings=list(model.scorings),
         retrieval=state.retrieval,
         n_users=len(state.users),
         n_items=len(state.items),
