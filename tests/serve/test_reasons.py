@@ -18,9 +18,8 @@ def test_candidates_are_watched_views_newest_first_each_once():
 
 
 def test_because_is_the_argmax_cosine_and_none_without_similarity(dot_model, toy, artifact_root):
-    state = build_state(
-        memory_artifact(dot_model, toy, artifact_root / "dot", "dotreasons01"), ServeSettings(artifact=artifact_root / "a")
-    )
+    art = memory_artifact(dot_model, toy, artifact_root / "dot", "dotreasons01")
+    state = build_state(art, ServeSettings(artifact=artifact_root / "a"))
     emb = dot_model.item_embeddings()
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     targets = np.arange(20, 40, dtype=np.int32)
