@@ -151,3 +151,16 @@ def test_protocol_builds_the_split_and_missing_times_are_named(data: Dataset) ->
     broken = data.with_interactions(Interactions(inter.user, inter.item, inter.label, ts))
     with pytest.raises(ValueError, match="row 7"):
         session_split(broken)
+
+
+def test_blind_control_excludes_the_history_without_passing_it(split) -> None:
+    model = create_model("itemknn").fit(split.train)
+    blind = evaluate_session(model, split, 20, blind=True)
+    seen = evaluate_session(model, split, 20)
+    plain = evaluate_session(model, split, 0)
+    for r in range(len(split)):
+        assert not np.isin(blind.recommendations[r], _held(split, r)[:20]).any()
+    # ItemKNN folds the history in, so seeing it changes the ranking; the blind one is N=0 minus the videos.
+    assert not np.array_equal(blind.recommendations, seen.recommendations)
+    kept = [np.setdiff1d(plain.recommendations[r], _held(split, r)[:20]) for r in range(len(split))]
+    assert all(np.isin(k, blind.recommendations[r]).all() for r, k in enumerate(kept))

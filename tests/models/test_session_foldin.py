@@ -123,3 +123,13 @@ def test_a_heavier_history_weight_moves_a_known_user_further(fitted):
 def test_history_weight_is_validated(name):
     with pytest.raises(ValueError, match="history_weight=-1"):
         create_model(name, **{**PARAMS[name], "history_weight": -1.0}).fit(two_clusters())
+
+
+@pytest.mark.parametrize("name", FOLDING)
+def test_session_scores_survive_save_and_load(fitted, name, tmp_path):
+    model = fitted[name]
+    hist = History.of(np.concatenate([A[:2], B[:3]]), [2.0, np.nan, 1.0, 0.1, 2.0], [False, False, False, True, False])
+    users = np.asarray([0, -1], np.int32)
+    before = model._score_sessions(users, [hist, hist], None)
+    loaded = Recommender.load(model.save(tmp_path / name))
+    np.testing.assert_allclose(loaded._score_sessions(users, [hist, hist], None), before, rtol=1e-5, atol=1e-6)

@@ -163,10 +163,11 @@ def recommend(
 ) -> None:
     """Top-k videos per user as CSV ``user_id,item_id,rank,score`` in original ids.
 
-    score is the model's ranking value, comparable within one list only: a predicted label
-    (watch ratio or rating) for mf and item-mean, distinct training viewers for popularity, and a
-    unitless score for the others. Regressing models add predicted_watch_ratio (the label
-    predicted for a known user, as `reelrec predict` gives it; empty for a new user).
+    score is the model's ranking value, comparable within one list only; its unit depends on the
+    model and --scoring: a predicted label (watch ratio or rating) for mf and item-mean, distinct
+    training viewers for popularity, a unitless score for ease, itemknn, ials and bpr (docs/models.md
+    for the neural models' rules). Regressing models add predicted_watch_ratio: the label predicted
+    for a known user, as `reelrec predict` gives it (empty for a new user).
 
     With --history the user's recent views (newest counting most) move the ranking; those videos
     are never recommended. An empty candidate list is not an error: the output is the header alone

@@ -25,6 +25,7 @@ from reelrec.eval._runner import default_threshold
 from reelrec.eval._session_split import SKIP_BELOW, SessionSplit
 from reelrec.feed import FeedRules, apply_feed_rules, item_first_tags
 from reelrec.models._base import Recommender
+from reelrec.models._history import History
 
 
 @dataclass
@@ -65,12 +66,21 @@ def session_recommend(
     rules: FeedRules | None = None,
     first_tag: NDArray[np.int32] | None = None,
     skip_below: float = SKIP_BELOW,
+    blind: bool = False,
 ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-    """Top-``k`` of every test user with ``n`` revealed views, feed rules applied when given."""
+    """Top-``k`` of every test user with ``n`` revealed views, feed rules applied when given.
+
+    ``blind`` withholds the history from the model but still excludes its videos: the control that
+    separates what a model learns from the last views from the mere removal of watched videos.
+    """
     histories = split.histories(n, mark_skips=mark_skips, skip_below=skip_below)
     rules = rules or FeedRules()
     pool = min(rules.pool_size(k), model.n_items)
-    items, scores = model.recommend_session_indices(histories, split.users, k=max(pool, k))
+    exclude = None
+    if blind:
+        exclude = [np.unique(h.items).astype(np.int32) for h in histories]
+        histories = [History.empty() for _ in histories]
+    items, scores = model.recommend_session_indices(histories, split.users, k=max(pool, k), exclude=exclude)
     if not rules.active:
         return items[:, :k], scores[:, :k]
     tags = item_first_tags(model, split.train.item_features) if first_tag is None else first_tag
@@ -86,6 +96,7 @@ def evaluate_session(
     mark_skips: bool = False,
     rules: FeedRules | None = None,
     relevance: Relevance | None = None,
+    blind: bool = False,
 ) -> SessionResult:
     """NDCG@``k`` / Recall@``k`` of ``model`` with ``n`` revealed views (see the module docstring).
 
@@ -101,6 +112,8 @@ def evaluate_session(
         Feed rules applied to each top-``k``.
     relevance : Relevance, optional
         The split's prepared relevance (reuse it across calls to save the indexing).
+    blind : bool
+        Exclude the ``n`` revealed videos without passing them as a history (the control row).
     """
     if model.users_ != split.train.users or model.items_ != split.train.items:
         raise ValueError("the model was not fitted on this session split's training data (other vocabularies)")
@@ -108,7 +121,7 @@ def evaluate_session(
         relevance = session_relevance(split, threshold)
     rules = rules or FeedRules()
     first_tag = item_first_tags(model, split.train.item_features)
-    recs, _ = session_recommend(model, split, n, k, mark_skips, rules, first_tag)
+    recs, _ = session_recommend(model, split, n, k, mark_skips, rules, first_tag, blind=blind)
     ndcg = ndcg_at_k(recs, relevance, k)
     recall = recall_at_k(recs, relevance, k)
     metrics = {
@@ -123,7 +136,7 @@ def evaluate_session(
         metrics=metrics,
         per_user={f"ndcg@{k}": ndcg.per_user, f"recall@{k}": recall.per_user},
         recommendations=recs,
-        settings={"mark_skips": mark_skips, "rules": vars(rules).copy(), "k": k},
+        settings={"mark_skips": mark_skips, "rules": vars(rules).copy(), "k": k, "blind": blind},
     )
 
 

@@ -1,7 +1,8 @@
 """Shared pieces of folding a short-term history into a user's state (the real-time feed).
 
 A KuaiRec user has about 1,750 training views, so five fresh views added as five more rows would
-not move the ranking. Every model therefore weighs the history *block* against the training block:
+not move the ranking. MF, iALS, EASE and ItemKNN therefore weigh the history *block* against the
+training block (BPR, fitted by gradient steps, balances it against an anchor instead; see there):
 each history view gets its recency weight (the newest 1, halving every ``half_life`` views back)
 times one scale ``s = max(1, history_weight * n_train / sum(recency))``. The history then carries at
 least ``history_weight`` times the training block's total weight, and never less than the same views
