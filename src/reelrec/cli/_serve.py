@@ -52,10 +52,12 @@ def serve(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
     max_per_tag: Annotated[
-        int | None, typer.Option("--max-per-tag", min=1, help="Feed rule default: at most this many videos per first tag.")
+        int | None,
+        typer.Option("--max-per-tag", min=1, help="Feed rule default: at most this many videos per first tag."),
     ] = None,
     explore_share: Annotated[
-        float, typer.Option("--explore-share", min=0.0, max=1.0, help="Feed rule default: share of slots for few-view videos.")
+        float,
+        typer.Option("--explore-share", min=0.0, max=1.0, help="Feed rule default: slot share for few-view videos."),
     ] = 0.0,
 ) -> None:
     """Serve recommendations over HTTP; the page is at / and the API schema at /openapi.json.

@@ -25,7 +25,9 @@ def reason_candidates(history: History) -> NDArray[np.int32]:
     return watched[np.sort(first)][:MAX_REASON_VIEWS].astype(np.int32)
 
 
-def similarity(state: ServingState, sources: NDArray[np.int32], targets: NDArray[np.int32]) -> NDArray[np.float32] | None:
+def similarity(
+    state: ServingState, sources: NDArray[np.int32], targets: NDArray[np.int32]
+) -> NDArray[np.float32] | None:
     """Similarity of each source to each target item, shape (len(sources), len(targets)); ``None`` if none."""
     if state.similar_via_model:
         return np.asarray(state.model._similar(sources), dtype=np.float32)[:, targets]

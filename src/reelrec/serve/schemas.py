@@ -236,7 +236,7 @@ class ModelOut(BaseModel):
     regresses: bool
     supports_cold_start: bool
     has_similar: bool
-    scorings: list[str] = Field(description="Ranking rules POST /v1/recommendations accepts as scoring; first = default.")
+    scorings: list[str] = Field(description="Ranking rules POST /v1/recommendations accepts (first: the default).")
     retrieval: str
     n_users: int
     n_items: int

@@ -74,7 +74,8 @@ def feed_rows(page) -> list[dict]:
     out = []
     for row in page.locator("#recs tbody tr").all():
         cells = row.locator("td")
-        out.append({"item": row.get_attribute("data-item"), "tag": cells.nth(2).inner_text(), "why": cells.nth(5).inner_text()})
+        item, tag, why = row.get_attribute("data-item"), cells.nth(2).inner_text(), cells.nth(5).inner_text()
+        out.append({"item": item, "tag": tag, "why": why})
     return out
 
 

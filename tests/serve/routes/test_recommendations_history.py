@@ -47,7 +47,9 @@ def test_history_videos_are_never_recommended_back(pop_url):
     r_before = post(pop_url, {"user_id": 103, "k": 8})
     before = ids(r_before)
     watched = before[:3]
-    history = [{"item_id": watched[0], "watch_ratio": 1.2}, {"item_id": watched[1]}, {"item_id": watched[2], "skipped": True}]
+    history = [
+        {"item_id": watched[0], "watch_ratio": 1.2}, {"item_id": watched[1]}, {"item_id": watched[2], "skipped": True}
+    ]
     r_after = post(pop_url, {"user_id": 103, "k": 8, "history": history})
     after = ids(r_after)
     assert not set(watched) & set(after) and len(after) == 8
