@@ -74,7 +74,9 @@ def main() -> None:
         "catalogue_check_us": median_us(lambda j: live.current(holder), n),
         "read_events_us": median_us(lambda j: store.recent_columns(str(j % args.users), 1000), n),
         "read_and_build_session_us": median_us(lambda j: live.session(state, j % args.users, False), n),
-        "rank_with_session_us": median_us(lambda j: recommend_with_session(state, j % args.users, session, 10, True), n),
+        "rank_with_session_us": median_us(
+            lambda j: recommend_with_session(state, j % args.users, session, 10, True), n
+        ),
         "user_without_events_us": median_us(lambda j: live.session(state, 10**9 + j, False), n),
     }
     store.close()
