@@ -36,6 +36,9 @@ def test_watched_and_shown_videos_leave_the_next_ranking(feed, toy):
     user = int(toy.users.raw_ids[3])
     first = client.get(f"/v1/users/{user}/recommendations", params={"k": 13}).json()["items"]
     before = [x["item_id"] for x in first]
+    # Serving is not showing: the same answer again, and nothing was written.
+    assert client.get(f"/v1/users/{user}/recommendations", params={"k": 13}).json()["items"] == first
+    assert EventStore(path).count_events() == 0
     r = post(client, [
         {"user_id": user, "item_id": before[0], "watch_ratio": 1.4, "timestamp": 1.7e9},
         {"user_id": str(user), "item_id": str(before[1]), "watch_ratio": 0},

@@ -80,3 +80,20 @@ def test_bad_videos_are_refused_naming_the_column(notebook_art, toy, tmp_path, i
         r = httpx.post(f"{url}/v1/items", json={"items": [{"item_id": known, "features": {}}]})
         assert r.status_code == 422 and "already in the catalogue" in r.json()["detail"][0]["msg"]
     assert EventStore(tmp_path / "feed.db").items() == []
+
+
+def test_a_stored_video_the_model_cannot_take_is_skipped_not_fatal(notebook_art, toy, tmp_path):
+    store = EventStore(tmp_path / "feed.db")
+    good = features_of(toy, 2)
+    assert store.add_items([("990020", {"colour": "red"}), ("990021", good)]) == []
+    store.close()
+    settings = ServeSettings(artifact=notebook_art, events=tmp_path / "feed.db")
+    with live_server(create_app(settings)) as url:
+        health = httpx.get(f"{url}/health").json()
+        assert health["status"] == "ok" and health["live_items"] == 1  # the bad one is skipped, not the other
+        assert httpx.get(f"{url}/v1/items/990021/similar", params={"k": 1}).status_code == 200
+        assert httpx.get(f"{url}/v1/items/990020").status_code == 404
+        user = int(toy.users.raw_ids[0])
+        assert httpx.get(f"{url}/v1/users/{user}/recommendations").status_code == 200
+        r = httpx.post(f"{url}/v1/items", json={"items": [{"item_id": 990022, "features": good}]})
+        assert r.status_code == 200 and r.json()["live_items"] == 2

@@ -194,3 +194,23 @@ def test_an_event_taken_by_one_worker_is_used_by_the_other(pop_art, tmp_path):
             served_by.add(pid)
     finally:
         stop(proc)
+
+
+@pytest.mark.slow
+def test_serve_refuses_an_event_store_path_that_is_a_directory(pop_art, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "reelrec", "serve", str(pop_art), "--events", str(tmp_path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --events") and "is a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_refuses_a_missing_event_store(capsys, tmp_path, kuairec_tiny):
+    code, _, err = run(capsys, "train", kuairec_tiny, "--out", tmp_path / "x", "--model", "popularity",
+                       "--events", tmp_path / "nope.db")
+    assert code == 2 and "nope.db" in err and "no such event store" in err
+    assert not (tmp_path / "x").exists()

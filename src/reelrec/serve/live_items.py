@@ -16,6 +16,7 @@ import polars as pl
 
 from reelrec.data._dataset import FeatureKind, FeatureTable
 from reelrec.events import ItemRow
+from reelrec.models._base import Recommender
 from reelrec.serve.features import FeatureInputError, feature_table
 from reelrec.serve.settings import ServeSettings
 from reelrec.serve.state import ServingState, build_state
@@ -56,6 +57,13 @@ def item_table(values: list[dict[str, Any]], kinds: dict[str, FeatureKind]) -> F
     return FeatureTable(frame, dict(kinds))
 
 
+def added(state: ServingState, item_ids: list[str], table: FeatureTable) -> Recommender:
+    """A shallow copy of the state's model with the videos added (the state's own model is untouched)."""
+    clone = copy.copy(state.model)
+    clone.add_items(state.items.ids.coerce(item_ids), table)
+    return clone
+
+
 def with_stored_items(state: ServingState, rows: list[ItemRow], seq: int, settings: ServeSettings) -> ServingState:
     """``state`` plus the stored videos it lacks, as a new state (the old one is left untouched).
 
@@ -71,11 +79,29 @@ def with_stored_items(state: ServingState, rows: list[ItemRow], seq: int, settin
         return dataclasses.replace(state, store_seq=seq)
     try:
         table = item_table([r.features for r in fresh], item_feature_kinds(state))
-        ids = state.items.ids.coerce([r.item_id for r in fresh])
-        clone = copy.copy(model)
-        clone.add_items(ids, table)
-    except (FeatureInputError, ValueError, KeyError, TypeError) as exc:
-        log.warning("stored videos could not be added to model %s: %s", model.name, exc)
+        clone, taken = added(state, [r.item_id for r in fresh], table), len(fresh)
+    except Exception:  # one bad stored video must not keep the others out, nor take the service down
+        clone, taken = _one_by_one(state, fresh)
+    if taken == 0:
         return dataclasses.replace(state, store_seq=seq)
-    new = build_state(dataclasses.replace(state.artifact, model=clone), settings)
-    return dataclasses.replace(new, store_seq=seq, live_items=state.live_items + len(fresh))
+    try:
+        new = build_state(dataclasses.replace(state.artifact, model=clone), settings)
+    except Exception:
+        log.exception("the catalogue with %d stored videos could not be built; serving without them", taken)
+        return dataclasses.replace(state, store_seq=seq)
+    return dataclasses.replace(new, store_seq=seq, live_items=state.live_items + taken)
+
+
+def _one_by_one(state: ServingState, rows: list[ItemRow]) -> tuple[Recommender, int]:
+    """Add stored videos one at a time, skipping (and logging) each one the model cannot take."""
+    model, taken = state.model, 0
+    kinds = item_feature_kinds(state)
+    for row in rows:
+        try:
+            candidate = copy.copy(model)
+            candidate.add_items(state.items.ids.coerce([row.item_id]), item_table([row.features], kinds))
+        except Exception as exc:
+            log.warning("stored video %s cannot be added to model %s: %s", row.item_id, state.model.name, exc)
+            continue
+        model, taken = candidate, taken + 1
+    return model, taken

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from reelrec.serve.deps import current_state, get_state, only_query
 from reelrec.serve.encode import display_rows, item_scores, json_response
 from reelrec.serve.features import FeatureInputError
-from reelrec.serve.live_items import item_feature_kinds, item_table
+from reelrec.serve.live_items import added, item_feature_kinds, item_table
 from reelrec.serve.ranking import UnsupportedError, similar_items
 from reelrec.serve.routes import errors
 from reelrec.serve.routes.events import require_live
@@ -102,12 +102,17 @@ def add_items(req: NewItemsRequest, request: Request) -> NewItemsOut:
             raise _invalid([row, "item_id"], f"item_id {item.item_id!r} appears twice in this request")
         seen.add(str(key))
     try:
-        item_table([item.features for item in req.items], item_feature_kinds(state))
+        table = item_table([item.features for item in req.items], item_feature_kinds(state))
     except FeatureInputError as exc:
         where, _, column = exc.field.partition(".")
         loc: list[str | int] = [int(where), "features", column] if where.isdigit() else ["features"]
         raise _invalid(loc, exc.message) from None
     rows = [(str(state.items.key(item.item_id)), item.features) for item in req.items]
+    try:
+        # A trial run on a copy of the model before anything is stored: what is stored must load.
+        added(state, [key for key, _ in rows], table)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _invalid(["features"], f"the model cannot embed these videos: {exc}") from None
     taken = live.store.add_items(rows)
     if taken:
         first = next(n for n, (key, _) in enumerate(rows) if key in taken)
