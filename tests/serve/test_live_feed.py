@@ -186,3 +186,33 @@ def test_a_folding_model_reranks_from_the_events_at_once(tmp_path, toy):
     )
     assert list(after)[:5] == hist_items.tolist()
     np.testing.assert_allclose(list(after.values())[:5], scores, rtol=1e-5)
+
+
+def test_post_recommendations_reads_the_store_too(feed, toy):
+    """Stored events count on POST as on GET: shown videos stay out, the request's history adds to them."""
+    client, _ = feed
+    user = int(toy.users.raw_ids[7])
+    ranked = top(client, user, k=12)
+    post(client, [{"user_id": user, "item_id": ranked[0], "watch_ratio": 1.0}])
+    r = client.post("/v1/recommendations", json={
+        "user_id": user, "k": 10, "history": [{"item_id": ranked[1], "watch_ratio": 0.9}],
+    })
+    assert r.status_code == 200, r.text
+    got = [x["item_id"] for x in r.json()["items"]]
+    assert ranked[0] not in got and ranked[1] not in got and len(got) == 10
+    # A user known only through stored events is served by POST as well.
+    post(client, [{"user_id": 990011, "item_id": ranked[2], "watch_ratio": 1.0}])
+    r = client.post("/v1/recommendations", json={"user_id": 990011, "k": 5})
+    assert r.status_code == 200 and ranked[2] not in [x["item_id"] for x in r.json()["items"]]
+
+
+def test_get_takes_feed_rules_as_query_parameters(feed, toy):
+    client, _ = feed
+    user = int(toy.users.raw_ids[2])
+    plain = top(client, user, k=10)
+    capped = client.get(f"/v1/users/{user}/recommendations", params={"k": 10, "max_per_tag": 1})
+    assert capped.status_code == 200, capped.text
+    assert len(capped.json()["items"]) == 10
+    bad = client.get(f"/v1/users/{user}/recommendations", params={"explore_share": 2})
+    assert bad.status_code == 422 and "explore_share" in bad.text
+    assert len(plain) == 10

@@ -42,22 +42,35 @@ def item_scores(
     details: bool = False,
     user: int | None = None,
 ) -> list[dict[str, Any]]:
-    """``[{"item_id", "score"}, ...]`` for valid slots (padding ``-1`` dropped), best first.
+    """``[{"item_id", "score", "predicted_watch_ratio"}, ...]`` for valid slots (padding dropped), best first.
 
-    With ``details``, each entry also gets ``features`` and, for a regressing model and a known user,
-    ``prediction``.
+    ``predicted_watch_ratio`` is the model's predicted label for a regressing model and a known user
+    (``None`` otherwise): the score ranks, the prediction says how long the user will watch. With
+    ``details``, each entry also gets ``features`` and ``prediction`` (the same prediction, kept for
+    older clients).
     """
     keep = items >= 0
     if not keep.all():
         items, scores = items[keep], scores[keep]
     raw = state.items.raw
-    out = [{"item_id": raw[i], "score": s} for i, s in zip(items.tolist(), scores.tolist(), strict=True)]
+    ratios = predicted_labels(state, user, items)
+    out = [
+        {"item_id": raw[i], "score": s, "predicted_watch_ratio": r}
+        for i, s, r in zip(items.tolist(), scores.tolist(), ratios, strict=True)
+    ]
     if details and out:
-        preds: list[float | None] = [None] * len(out)
-        if user is not None and state.model.regresses:
-            users = np.full(len(items), user, np.int32)
-            preds = optional_floats(state.model.predict_indices(users, items))
-        for entry, feats, pred in zip(out, display_rows(state, items), preds, strict=True):
+        for entry, feats, pred in zip(out, display_rows(state, items), ratios, strict=True):
             entry["prediction"] = pred
             entry["features"] = feats
     return out
+
+
+def predicted_labels(state: ServingState, user: int | None, items: NDArray[np.int32]) -> list[float | None]:
+    """The model's predicted label (watch ratio, rating) for a known user and each item; ``None`` otherwise."""
+    if user is None or user < 0 or not state.model.regresses or not len(items):
+        return [None] * len(items)
+    try:
+        pred = state.model.predict_indices(np.full(len(items), user, np.int32), items)
+    except NotImplementedError:
+        return [None] * len(items)
+    return optional_floats(pred)

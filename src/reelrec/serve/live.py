@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
 from reelrec.events import EventStore
 from reelrec.events._store import RecentColumns
-from reelrec.models._history import History
+from reelrec.models._history import MAX_HISTORY, History
 from reelrec.serve.live_items import with_stored_items
 from reelrec.serve.settings import ServeSettings
 from reelrec.serve.state import IdLookup, ModelHolder, ServingState
@@ -94,6 +92,24 @@ def build_session(
     return Session(history, np.unique(idx[idx >= 0]).astype(np.int32), fresh)
 
 
+def join_histories(stored: History, request: History | None) -> History:
+    """The stored events, then the request's own views (newest last); either may be empty."""
+    if request is None or not len(request):
+        return stored
+    if not len(stored):
+        return request
+    keep = slice(max(0, len(stored) + len(request) - MAX_HISTORY), None)  # the newest views fit
+    ts = None
+    if stored.timestamp is not None and request.timestamp is not None:
+        ts = np.concatenate([stored.timestamp, request.timestamp])[keep]
+    return History(
+        np.concatenate([stored.items, request.items])[keep],
+        np.concatenate([stored.watch_ratio, request.watch_ratio])[keep],
+        np.concatenate([stored.skipped, request.skipped])[keep],
+        ts,
+    )
+
+
 def build_text_index(state: ServingState) -> dict[str, int]:
     """Stored (text) item id -> item index, for the whole catalogue: one dict lookup per event."""
     return {str(raw): i for i, raw in enumerate(state.items.raw)}
@@ -107,16 +123,6 @@ def recommend_with_session(
         [session.history], np.asarray([user], np.int32), None, k, exclude_seen, None, [session.shown]
     )
     return items[0], scores[0]
-
-
-def feed_rules(
-    state: ServingState, items: NDArray[np.int32], scores: NDArray[np.float32], context: dict[str, Any]
-) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-    """The seam for feed rules (tag caps, exploration) applied after scoring; today: unchanged.
-
-    ``context`` carries ``user_id``, ``k`` and the :class:`Session` (or ``None``) for the rules to use.
-    """
-    return items, scores
 
 
 class LiveFeed:

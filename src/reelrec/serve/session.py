@@ -14,7 +14,6 @@ from numpy.typing import NDArray
 
 from reelrec.data._dataset import FeatureTable
 from reelrec.models._history import History
-from reelrec.serve.encode import optional_floats
 from reelrec.serve.state import ServingState
 
 
@@ -84,18 +83,3 @@ def rank_session(
         [history], users, features, k, exclude_seen, candidates, extra, scoring=scoring
     )
     return idx[0], scores[0]
-
-
-def predicted_ratios(state: ServingState, user: int | None, items: NDArray[np.int32]) -> list[float | None]:
-    """The model's predicted label for a known user and each item; ``None`` where it cannot say.
-
-    A regressing model predicts from the user's trained state (the request's history does not move it);
-    new users get ``None``, as the contract has no label prediction from features alone.
-    """
-    if user is None or not state.model.regresses or not len(items):
-        return [None] * len(items)
-    try:
-        pred = state.model.predict_indices(np.full(len(items), user, np.int32), items)
-    except NotImplementedError:
-        return [None] * len(items)
-    return optional_floats(pred)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from numpy.typing import NDArray
 from starlette.responses import Response
 
@@ -15,12 +15,13 @@ from reelrec.serve.deps import get_settings, get_state, only_query
 from reelrec.serve.encode import item_scores, json_response
 from reelrec.serve.features import FeatureInputError, feature_table
 from reelrec.serve.feed import apply_rules, pool_size, resolve_rules
+from reelrec.serve.live import Session, join_histories
 from reelrec.serve.ranking import UnsupportedError, recommend_new, recommend_user
 from reelrec.serve.reasons import because
 from reelrec.serve.routes import errors
 from reelrec.serve.routes.users import user_index
 from reelrec.serve.schemas import RecommendationsOut, RecommendRequest
-from reelrec.serve.session import HistoryInputError, check_scoring, predicted_ratios, rank_session, to_history
+from reelrec.serve.session import HistoryInputError, check_scoring, rank_session, to_history
 from reelrec.serve.settings import ServeSettings
 from reelrec.serve.state import ServingState
 
@@ -50,13 +51,18 @@ def item_indices(state: ServingState, raw: list[Any], field: str) -> NDArray[np.
     responses=errors(404, 409, 413, 422),
 )
 def recommend(
+    request: Request,
     req: RecommendRequest,
     state: ServingState = Depends(get_state),
     settings: ServeSettings = Depends(get_settings),
 ) -> Response:
     known = None if req.user_id is None else state.users.get(req.user_id)
-    if req.user_id is not None and known is None and req.features is None:
-        user_index(state, req.user_id)  # an unknown id is a new user only when features describe them
+    live = request.app.state.live
+    # With an event store, a user's stored events count as they do on GET: newer ones are folded in
+    # before the request's own history, and every shown video stays out.
+    stored: Session | None = None if live is None or req.user_id is None else live.session(state, req.user_id, False)
+    if req.user_id is not None and known is None and req.features is None and stored is None:
+        user_index(state, req.user_id)  # an unknown id is a new user only when features or events describe them
     candidates = None if req.candidates is None else item_indices(state, req.candidates, "candidates")
     exclude = None
     if req.exclude is not None:
@@ -67,6 +73,9 @@ def recommend(
         history = None if req.history is None else to_history(state, req.history)
     except HistoryInputError as exc:
         raise invalid(exc.loc, exc.message) from None
+    if stored is not None:
+        history = join_histories(stored.history, history)
+        exclude = stored.shown if exclude is None else np.union1d(exclude, stored.shown).astype(np.int32)
     rules_in = req.rules
     rules = resolve_rules(
         settings,
@@ -90,9 +99,7 @@ def recommend(
     items, scores = apply_rules(state, items, scores, req.k, rules)
     out = item_scores(state, items, scores, req.details, known)
     kept = items[items >= 0]
-    reasons = because(state, history, kept)
-    for entry, pred, why in zip(out, predicted_ratios(state, known, kept), reasons, strict=True):
-        entry["predicted_watch_ratio"] = pred
+    for entry, why in zip(out, because(state, history, kept), strict=True):
         entry["because"] = why
     body = {
         "user_id": state.users.raw[known] if known is not None else req.user_id,

@@ -9,14 +9,15 @@ from starlette.responses import Response
 
 from reelrec.serve.deps import current_state, get_state, only_query, reject_unknown_query
 from reelrec.serve.encode import display_rows, item_scores, json_response, optional_floats
-from reelrec.serve.live import feed_rules, recommend_with_session
+from reelrec.serve.feed import apply_rules, pool_size, resolve_rules
+from reelrec.serve.live import recommend_with_session
 from reelrec.serve.ranking import recommend_user
 from reelrec.serve.routes import errors
 from reelrec.serve.schemas import MAX_K, HistoryOut, RecommendationsOut, UsersOut
 from reelrec.serve.state import ServingState
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
-_RECOMMEND_QUERY = frozenset({"k", "exclude_seen", "details", "include_shown"})
+_RECOMMEND_QUERY = frozenset({"k", "exclude_seen", "details", "include_shown", "max_per_tag", "explore_share"})
 UserId = Annotated[str, Path(min_length=1, max_length=256, description="A user id known to the model.")]
 
 
@@ -62,6 +63,10 @@ async def user_recommendations(
     include_shown: bool = Query(
         False, description="Allow videos shown to the user among their recent stored events (skips included)."
     ),
+    max_per_tag: int | None = Query(None, ge=1, description="Feed rule: at most this many videos per first tag."),
+    explore_share: float | None = Query(
+        None, ge=0.0, le=1.0, description="Feed rule: share of the k slots for videos with few views."
+    ),
 ) -> Response:
     # The hot path. async and inline: the work is one score row (or product) and a partial sort, well
     # under a millisecond, so a thread-pool hop would cost more than it saves. The state and the query
@@ -73,13 +78,15 @@ async def user_recommendations(
     live = request.app.state.live
     session = None if live is None else live.session(state, user_id, include_shown)
     known = state.users.get(user_id)
+    rules = resolve_rules(request.app.state.settings, max_per_tag, explore_share)
+    pool = pool_size(rules, k)
     if session is None:
         user = user_index(state, user_id)
-        items, scores = recommend_user(state, user, k, exclude_seen)
+        items, scores = recommend_user(state, user, pool, exclude_seen)
     else:
         user = -1 if known is None else known
-        items, scores = recommend_with_session(state, user, session, k, exclude_seen)
-    items, scores = feed_rules(state, items, scores, {"user_id": user_id, "k": k, "session": session})
+        items, scores = recommend_with_session(state, user, session, pool, exclude_seen)
+    items, scores = apply_rules(state, items, scores, k, rules)
     body = {
         "user_id": state.users.raw[user] if known is not None else _as_given(state, user_id),
         "cold_start": known is None,
