@@ -31,6 +31,7 @@ import time
 from typing import Any
 
 import numpy as np
+
 from _common import machine_note, print_table, set_threads
 from reelrec.eval import EvalProtocol, evaluate_session, paired_test_scores, refit_gap, session_relevance, skip_effect
 from reelrec.feed import FeedRules
@@ -115,12 +116,23 @@ def main() -> None:
     if args.skips:
         print("\n## skips at N=20: percentile rank (0 = top) of videos co-viewed with the swipe-aways\n")
         skip_rows = [{"model": name, **skip_effect(fitted[name], split, 20, args.k)} for name in args.models]
-        print_table(skip_rows, ["model", "users", "mean_rank_pct_plain", "mean_rank_pct_skips",
-                                "top_k_share_plain", "top_k_share_skips", "p_value"])
+        print_table(
+            skip_rows,
+            [
+                "model",
+                "users",
+                "mean_rank_pct_plain",
+                "mean_rank_pct_skips",
+                "top_k_share_plain",
+                "top_k_share_skips",
+                "p_value",
+            ],
+        )
     if args.refit:
         print(f"\n## fold-in vs retrain ({args.refit}, N=5)\n")
-        gap = refit_gap(lambda: build(args.refit, args.seeds[0], args.fast), split, 5, args.k,
-                        fitted=fitted.get(args.refit))
+        gap = refit_gap(
+            lambda: build(args.refit, args.seeds[0], args.fast), split, 5, args.k, fitted=fitted.get(args.refit)
+        )
         print_table([gap], list(gap))
     if args.rules:
         print(f"\n## feed rules ({args.rules}, N=5)\n")
@@ -128,14 +140,29 @@ def main() -> None:
         base = evaluate_session(model, split, 5, args.k, relevance=rel)
         rule_rows = []
         for cap, share in itertools.product((None, 3, 2), (0.0, 0.1, 0.2)):
-            res = evaluate_session(model, split, 5, args.k, relevance=rel,
-                                   rules=FeedRules(max_per_tag=cap, explore_share=share))
-            row = {"max_per_tag": "off" if cap is None else cap, "explore_share": share,
-                   **{k: v for k, v in res.metrics.items() if k != "n_scored"}}
+            res = evaluate_session(
+                model, split, 5, args.k, relevance=rel, rules=FeedRules(max_per_tag=cap, explore_share=share)
+            )
+            row = {
+                "max_per_tag": "off" if cap is None else cap,
+                "explore_share": share,
+                **{k: v for k, v in res.metrics.items() if k != "n_scored"},
+            }
             row["p vs off"] = _p(res.per_user[key], base.per_user[key]) if (cap, share) != (None, 0.0) else None
             rule_rows.append(row)
-        print_table(rule_rows, ["max_per_tag", "explore_share", key, f"recall@{args.k}", f"coverage@{args.k}",
-                                f"few_view_share@{args.k}", f"distinct_tags@{args.k}", "p vs off"])
+        print_table(
+            rule_rows,
+            [
+                "max_per_tag",
+                "explore_share",
+                key,
+                f"recall@{args.k}",
+                f"coverage@{args.k}",
+                f"few_view_share@{args.k}",
+                f"distinct_tags@{args.k}",
+                "p vs off",
+            ],
+        )
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 

@@ -12,7 +12,6 @@ from reelrec.eval import EvalProtocol, evaluate_session, refit_gap, session_rele
 from reelrec.eval._session_probes import _with_revealed
 from reelrec.feed import FeedRules
 from reelrec.models import create_model
-
 from tests.conftest import make_toy_dataset
 
 

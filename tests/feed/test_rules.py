@@ -9,7 +9,6 @@ import pytest
 from reelrec.data import FeatureTable
 from reelrec.feed import FeedRules, apply_feed_rules, item_first_tags
 from reelrec.models import create_model
-
 from tests.conftest import make_toy_dataset
 
 
@@ -52,7 +51,7 @@ def test_exploration_slots_take_few_view_videos_in_score_order() -> None:
     few = [25, 12, 33, 7]  # few-view videos, in the order the pool ranks them
     views[few] = [3, 0, 10, 1]
     order = [i for i in range(40) if i not in few]
-    pool = order[:5] + [12] + order[5:15] + [7, 25] + order[15:] + [33]
+    pool = [*order[:5], 12, *order[5:15], 7, 25, *order[15:], 33]
     ranked, scores = _pool(pool)
     rules = FeedRules(explore_share=0.3)  # 3 of 10 slots
     items, out = apply_feed_rules(ranked, scores, 10, rules, np.full(40, -1, np.int32), views)

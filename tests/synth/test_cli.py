@@ -26,6 +26,7 @@ def test_synth_json_and_parquet(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["big_format"] == "parquet" and summary["rows"]["big_matrix"] > 10_000
+    assert summary["drift"] == 0.5  # the default strength of the short-term interests
     assert list((tmp_path / "big_matrix").glob("part-*.parquet"))
 
 
@@ -36,6 +37,7 @@ def test_synth_json_and_parquet(tmp_path: Path) -> None:
         (["--scale", "-2"], "error: scale=-2.0, must be a positive number"),
         (["--seed", "-1", "--scale", "0.002"], "error: seed=-1, must be >= 0"),
         (["--format", "xlsx", "--scale", "0.002"], "error: --format 'xlsx': expected 'csv' or 'parquet'"),
+        (["--drift", "1.5", "--scale", "0.002"], "error: drift=1.5, must be a number in [0, 1]"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, capsys, args: list[str], message: str) -> None:

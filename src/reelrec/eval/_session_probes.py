@@ -36,7 +36,11 @@ def co_view_neighbours(split: SessionSplit, items: NDArray[np.int32], n_similar:
 
 
 def skip_effect(
-    model: Recommender, split: SessionSplit, n: int = 20, k: int = 10, n_similar: int = 10,
+    model: Recommender,
+    split: SessionSplit,
+    n: int = 20,
+    k: int = 10,
+    n_similar: int = 10,
     skip_below: float = SKIP_BELOW,
 ) -> dict[str, Any]:
     """Where videos similar to a user's swiped-away views rank, without and with marking them skipped.
@@ -83,8 +87,12 @@ def skip_effect(
 
 
 def refit_gap(
-    make: Callable[[], Recommender], split: SessionSplit, n: int = 5, k: int = 10,
-    fitted: Recommender | None = None, threshold: float | None = None,
+    make: Callable[[], Recommender],
+    split: SessionSplit,
+    n: int = 5,
+    k: int = 10,
+    fitted: Recommender | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """NDCG@``k`` of folding ``n`` revealed views in against a full retrain that includes them.
 
@@ -120,4 +128,3 @@ def _with_revealed(split: SessionSplit, n: int) -> Dataset:
     extra = Interactions.from_arrays(users, split.items[take], split.label[take], split.timestamp[take])
     train = split.train
     return train.with_interactions(train.interactions.concat(extra))
-

@@ -156,7 +156,10 @@ def session_split(
 
     # Each test user's cutoff: the time of their first held-out view.
     cutoff = np.full(dataset.n_users, np.inf)
-    firsts = held_rows[np.r_[True, inter.user[held_rows][1:] != inter.user[held_rows][:-1]]] if len(held_rows) else held_rows
+    held_user = inter.user[held_rows]
+    new_user = np.ones(len(held_rows), bool)
+    new_user[1:] = held_user[1:] != held_user[:-1]
+    firsts = held_rows[new_user]
     cutoff[inter.user[firsts]] = ts[firsts]
     held_pair = np.zeros(len(inter), bool)
     held_keys = inter.user[held_rows].astype(np.int64) * dataset.n_items + inter.item[held_rows]

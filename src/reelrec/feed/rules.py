@@ -60,7 +60,7 @@ class FeedRules:
 
     def explore_slots(self, k: int) -> int:
         """Slots of a top-``k`` kept for few-view videos."""
-        return min(k, int(round(self.explore_share * k)))
+        return min(k, round(self.explore_share * k))
 
     def pool_size(self, k: int) -> int:
         """How many ranked candidates the caller should pass to :func:`apply_feed_rules` for a top-``k``."""
