@@ -14,7 +14,6 @@ from reelrec.models._ease import EASE, item_gram
 from reelrec.models._history import History
 from reelrec.models._hybrid_parts import (
     FEATURE_REG,
-    LABEL_KINDS,
     LabelKind,
     design_matrix,
     detect_label_kind,
@@ -27,8 +26,8 @@ from reelrec.models._hybrid_parts import (
     standardise_rows,
 )
 from reelrec.models._hybrid_select import Choice, choose
-from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, session_scores
-from reelrec.models._hybrid_state import get_state, set_state
+from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
+from reelrec.models._hybrid_state import check_params, get_state, set_state
 from reelrec.models._hybrid_valid import carve_pairs
 from reelrec.models._ials import implicit_als
 from reelrec.models._item_mean import pair_means
@@ -87,7 +86,7 @@ class Hybrid(Recommender):
     seed : int
         Seed of the holdout draw and the factor initialisations.
 
-    Stability: stable.
+    Stability: experimental.
     """
 
     name = "hybrid"
@@ -143,28 +142,7 @@ class Hybrid(Recommender):
         return {"embedding_size": IntRange(8, 64, log=True), "epochs": IntRange(4, 16)}
 
     def _check_params(self) -> None:
-        if self.label_kind != "auto" and self.label_kind not in LABEL_KINDS:
-            raise ValueError(f"label_kind={self.label_kind!r}, must be 'auto' or one of {', '.join(LABEL_KINDS)}")
-        for name in ("embedding_size", "epochs", "blend_steps", "max_validation_users", "ials_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name}={value!r}, must be an integer >= 1")
-        for name in ("ease_scales", "mf_regs"):
-            values = getattr(self, name)
-            if not values or not all(np.isfinite(v) and v > 0 for v in values):
-                raise ValueError(f"{name}={values!r}, must be a non-empty list of numbers > 0")
-        if any(k < 1 for k in self.other_sizes):
-            raise ValueError(f"other_sizes={self.other_sizes!r}, must be integers >= 1")
-        if any(not (r > 0 and a >= 0) for r, a in self.ials_options):
-            raise ValueError(f"ials_options={self.ials_options!r}, must be [reg > 0, alpha >= 0] pairs")
-        if self.ease_input not in ("binary", "residual"):
-            raise ValueError(f"ease_input={self.ease_input!r}, must be 'binary' or 'residual'")
-        if self.rating_judge not in ("both", "high"):
-            raise ValueError(f"rating_judge={self.rating_judge!r}, must be 'both' or 'high'")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction={self.validation_fraction!r}, must be in (0, 1)")
-        if not self.half_life > 0:
-            raise ValueError(f"half_life={self.half_life!r}, must be > 0")
+        check_params(self)
 
     # --------------------------------------------------------------------------------------------- fit
     def _fit(self, dataset: Dataset) -> None:
@@ -327,21 +305,7 @@ class Hybrid(Recommender):
     ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """Top-``k`` item indices for new users known only by recent views (oldest first); see
         :meth:`recommend_session_indices`, which this wraps (``half_life`` overrides the model's)."""
-        self._check_fitted()
-        if half_life is not None and not half_life > 0:
-            raise ValueError(f"half_life={half_life!r}, must be > 0")
-        hist = []
-        for r, seq in enumerate(histories):
-            arr = np.asarray(seq, dtype=np.int64).ravel()
-            if len(arr) and (arr.min() < 0 or arr.max() >= self.n_items):
-                raise KeyError(f"history {r}: item indices must be in [0, {self.n_items})")
-            hist.append(History.of(arr.astype(np.int32)))
-        previous = self.half_life
-        self.half_life = previous if half_life is None else half_life
-        try:
-            return self.recommend_session_indices(hist, k=k, candidates=candidates)
-        finally:
-            self.half_life = previous
+        return recommend_history(self, histories, k, half_life, candidates)
 
     def item_embeddings(self) -> NDArray[np.float32]:
         """MF item factors, shape (n_items, factors); do not modify."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.data._vocab import IdMap
@@ -150,3 +150,24 @@ def session_scores(
         else:
             scores[rows_new] = model.log_popularity_
     return scores
+
+
+def recommend_history(
+    model: Hybrid, histories: list[ArrayLike], k: int, half_life: float | None, candidates: ArrayLike | None
+) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """New users' sessions given as plain lists of item indices (``Hybrid.recommend_history``)."""
+    model._check_fitted()
+    if half_life is not None and not half_life > 0:
+        raise ValueError(f"half_life={half_life!r}, must be > 0")
+    hist = []
+    for r, seq in enumerate(histories):
+        arr = np.asarray(seq, dtype=np.int64).ravel()
+        if len(arr) and (arr.min() < 0 or arr.max() >= model.n_items):
+            raise KeyError(f"history {r}: item indices must be in [0, {model.n_items})")
+        hist.append(History.of(arr.astype(np.int32)))
+    previous = model.half_life
+    model.half_life = previous if half_life is None else half_life
+    try:
+        return model.recommend_session_indices(hist, k=k, candidates=candidates)
+    finally:
+        model.half_life = previous

@@ -1,4 +1,4 @@
-"""The hybrid model's learned state as safetensors arrays plus JSON (no pickle)."""
+"""The hybrid model's hyperparameter checks and its learned state as safetensors arrays plus JSON (no pickle)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reelrec.features import FeaturePipeline
+from reelrec.models._hybrid_parts import LABEL_KINDS
 from reelrec.models._hybrid_select import Choice
 from reelrec.models._hybrid_session import ItemMap
 
@@ -56,3 +57,29 @@ def set_state(model: Hybrid, tensors: dict[str, NDArray], extra: dict[str, Any])
     model.item_map_ = None
     if item_pipe is not None and "item_map" in tensors:
         model.item_map_ = ItemMap(FeaturePipeline.from_json(item_pipe), tensors["item_map"], tensors["item_map_bias"])
+
+
+def check_params(model: Hybrid) -> None:
+    """Reject bad hyperparameters before any work, naming the parameter and what was expected."""
+    if model.label_kind != "auto" and model.label_kind not in LABEL_KINDS:
+        raise ValueError(f"label_kind={model.label_kind!r}, must be 'auto' or one of {', '.join(LABEL_KINDS)}")
+    for name in ("embedding_size", "epochs", "blend_steps", "max_validation_users", "ials_size"):
+        value = getattr(model, name)
+        if not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name}={value!r}, must be an integer >= 1")
+    for name in ("ease_scales", "mf_regs"):
+        values = getattr(model, name)
+        if not values or not all(np.isfinite(v) and v > 0 for v in values):
+            raise ValueError(f"{name}={values!r}, must be a non-empty list of numbers > 0")
+    if any(k < 1 for k in model.other_sizes):
+        raise ValueError(f"other_sizes={model.other_sizes!r}, must be integers >= 1")
+    if any(not (r > 0 and a >= 0) for r, a in model.ials_options):
+        raise ValueError(f"ials_options={model.ials_options!r}, must be [reg > 0, alpha >= 0] pairs")
+    if model.ease_input not in ("binary", "residual"):
+        raise ValueError(f"ease_input={model.ease_input!r}, must be 'binary' or 'residual'")
+    if model.rating_judge not in ("both", "high"):
+        raise ValueError(f"rating_judge={model.rating_judge!r}, must be 'both' or 'high'")
+    if not 0 < model.validation_fraction < 1:
+        raise ValueError(f"validation_fraction={model.validation_fraction!r}, must be in (0, 1)")
+    if not model.half_life > 0:
+        raise ValueError(f"half_life={model.half_life!r}, must be > 0")
