@@ -10,7 +10,8 @@ from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
 from reelrec.models import Recommender
 from reelrec.models._history import History
 from reelrec.models._hybrid import Hybrid
-from reelrec.models._hybrid_parts import detect_label_kind
+from reelrec.models._hybrid_parts import detect_label_kind, simplex
+from reelrec.models._hybrid_select import Choice, walk
 
 N_USERS, N_ITEMS, NEW_ITEM = 60, 40, 39
 
@@ -236,3 +237,27 @@ def test_add_items_scores_new_videos_from_their_features(fitted, tmp_path):
     plain = Hybrid(**Hybrid.fast_params()).fit(ds.with_interactions(ds.interactions, item_features=None))
     with pytest.raises(ValueError, match="without video features"):
         plain.add_items([1000], feats.take(np.arange(1)))
+
+
+def test_walk_finds_the_peak_of_a_unimodal_curve_with_few_evaluations():
+    calls: list[int] = []
+
+    def score(i: int) -> float:
+        calls.append(i)
+        return -abs(i - 1)
+
+    assert walk(7, score) == 1
+    assert len(calls) == len(set(calls)) and len(calls) < 7  # each point once, not the whole grid
+    assert walk(1, lambda i: 0.0) == 0
+
+
+def test_simplex_grid_covers_every_blend_once():
+    grid = simplex(3, 10)
+    assert len(grid) == 66 and len(set(grid)) == 66
+    assert all(abs(sum(w) - 1.0) < 1e-9 and min(w) >= 0 for w in grid)
+    assert (1.0, 0.0, 0.0) in grid and (0.0, 0.0, 1.0) in grid and simplex(1, 4) == [(1.0,)]
+
+
+def test_choices_saved_before_the_three_way_blend_still_load():
+    old = Choice.from_dict({"mf_reg": 5.0, "ease_reg": 400.0, "blend_weight": 0.3, "cold_weight": 0.5})
+    assert old.ease_weight == pytest.approx(0.7) and old.ials_weight == 0.0 and old.embedding_size == 0
