@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/two_tower_scoring.py [--kuairec-scale 0.03] [--seeds 0 1 2] [--threads 2]
-        [--ml100k DIR] [--skip-ml100k] [--skip-kuairec]
+        [--ml100k DIR] [--skip-ml100k] [--skip-kuairec] [--time-budget S]
 
 For each data set the test split (holdout seed 0; KuaiRec: the fully observed block) is set aside
 untouched; from its training part a per-user random 20 % is carved as validation (split seed
@@ -32,12 +32,12 @@ from reelrec.synth import write_kuairec
 RULES = ("expected", "expected w=1", "watch", "retrieval")
 
 
-def measure(name: str, train, seeds: list[int]) -> list[dict]:
+def measure(name: str, train, seeds: list[int], budget: float | None) -> list[dict]:
     per_rule: dict[str, dict[str, list[np.ndarray]]] = {r: {} for r in RULES}
     weights = []
     for seed in seeds:
         val = holdout_split(train, test_fraction=0.2, seed=10 + seed)
-        model = create_model("two-tower", seed=seed, progress=False).fit(val.train)
+        model = create_model("two-tower", seed=seed, progress=False, time_budget_s=budget).fit(val.train)
         weights.append(model.watch_weight_)
         tuned = model.watch_weight_
         for rule in RULES:
@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--ml100k")
     ap.add_argument("--skip-ml100k", action="store_true")
     ap.add_argument("--skip-kuairec", action="store_true")
+    ap.add_argument("--time-budget", type=float, default=None, help="seconds per training loop (run option)")
     args = ap.parse_args()
     threads = set_threads(args.threads)
     print(f"# two-tower ranking rules on validation ({machine_note(threads)})\n")
@@ -80,10 +81,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             write_kuairec(Path(tmp), scale=args.kuairec_scale, seed=0)
             train = kuairec_split(load_dataset(tmp)).train
-            rows += measure(f"kuairec-synth {args.kuairec_scale}", train, args.seeds)
+            rows += measure(f"kuairec-synth {args.kuairec_scale}", train, args.seeds, args.time_budget)
     folder = None if args.skip_ml100k else find_data(args.ml100k)
     if folder is not None:
-        rows += measure("ml-100k", holdout_split(load_dataset(folder), test_fraction=0.2, seed=0).train, args.seeds)
+        rows += measure("ml-100k", holdout_split(load_dataset(folder), test_fraction=0.2, seed=0).train, args.seeds, args.time_budget)
     columns = ["data", "rule", "ndcg@10", "graded_ndcg@10", "p vs expected (ndcg@10)", "p vs expected (graded_ndcg@10)"]
     print_table(rows, columns)
 

@@ -43,7 +43,7 @@ class TwoTowerConfig:
     history_size: int = 64
     history_dropout: float = 0.0
     history_labels: bool | Literal["auto"] = "auto"
-    session_prior: float = 5.0
+    session_prior: float = 1.0
     user_ids: bool | Literal["auto"] = "auto"
     id_buckets: int | Literal["exact", "none"] = "exact"
     cold_fraction: float = 0.05

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from reelrec.data._dataset import FeatureTable
 from reelrec.models._history import History
-from reelrec.models._nn_inputs import side_inputs
+from reelrec.models._nn_inputs import SideInputs, SideShape, side_inputs
 from reelrec.models._tt_scorer import insert_residual
 from reelrec.models._tt_state import TwoTowerState
 from reelrec.models._tt_trainer import item_heads, user_heads
@@ -32,15 +32,27 @@ def cold_factors(state: TwoTowerState, table: FeatureTable | None, n: int) -> ND
 
 
 def _tower(state: TwoTowerState, table: FeatureTable | None, n: int, bags: tuple | None) -> torch.Tensor:
-    enc = None if state.user_pipe is None or table is None else state.user_pipe.transform(table)
     ids = np.zeros(n, np.int64) if state.user_shape.n_ids else None
-    x = side_inputs(enc, n, ids)
+    if state.user_pipe is not None and table is None:
+        x = blank_inputs(state.user_shape, n, ids)  # a new user nobody described: every feature unknown
+    else:
+        x = side_inputs(None if state.user_pipe is None else state.user_pipe.transform(table), n, ids)
     device = next(state.net.parameters()).device
     x = x.to(device)
     if bags is None:
         return state.net.eval().user_vectors(x, None)
     bag, has, taste = (None if t is None else torch.from_numpy(t).to(device) for t in bags)
     return state.net.eval().user_vectors_from_bags(x, bag, has, taste, n)
+
+
+def blank_inputs(shape: SideShape, n: int, ids: NDArray[np.int64] | None) -> SideInputs:
+    """Inputs of ``n`` users whose every feature is unknown (category code 0, the numeric mean)."""
+    return SideInputs(
+        torch.zeros((n, shape.n_dense)),
+        torch.zeros((n, len(shape.categorical)), dtype=torch.int64),
+        [torch.zeros((n, 1), dtype=torch.int64) for _ in shape.multi],
+        None if ids is None else torch.from_numpy(ids),
+    )
 
 
 def _with_zero_residual(state: TwoTowerState, heads: NDArray[np.float32]) -> NDArray[np.float32]:
