@@ -33,10 +33,12 @@ def cold_factors(state: TwoTowerState, table: FeatureTable | None, n: int) -> ND
 
 def _tower(state: TwoTowerState, table: FeatureTable | None, n: int, bags: tuple | None) -> torch.Tensor:
     ids = np.zeros(n, np.int64) if state.user_shape.n_ids else None
-    if state.user_pipe is not None and table is None:
+    if state.user_pipe is None:
+        x = side_inputs(None, n, ids)
+    elif table is None:
         x = blank_inputs(state.user_shape, n, ids)  # a new user nobody described: every feature unknown
     else:
-        x = side_inputs(None if state.user_pipe is None else state.user_pipe.transform(table), n, ids)
+        x = side_inputs(state.user_pipe.transform(table), n, ids)
     device = next(state.net.parameters()).device
     x = x.to(device)
     if bags is None:
