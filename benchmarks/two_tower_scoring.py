@@ -84,7 +84,12 @@ def main() -> None:
             rows += measure(f"kuairec-synth {args.kuairec_scale}", train, args.seeds, args.time_budget)
     folder = None if args.skip_ml100k else find_data(args.ml100k)
     if folder is not None:
-        rows += measure("ml-100k", holdout_split(load_dataset(folder), test_fraction=0.2, seed=0).train, args.seeds, args.time_budget)
+        rows += measure(
+            "ml-100k",
+            holdout_split(load_dataset(folder), test_fraction=0.2, seed=0).train,
+            args.seeds,
+            args.time_budget,
+        )
     columns = ["data", "rule", "ndcg@10", "graded_ndcg@10", "p vs expected (ndcg@10)", "p vs expected (graded_ndcg@10)"]
     print_table(rows, columns)
 

@@ -1,5 +1,7 @@
 """The default two-tower model on tiny data: it learns the planted structure, cold start, persistence, resume."""
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -120,6 +122,10 @@ def test_save_load_round_trip_gives_identical_scores(tmp_path, split, fitted):
     table = train.user_features.take(np.arange(5))
     np.testing.assert_allclose(loaded.recommend_cold(table, k=5)[1], fitted.recommend_cold(table, k=5)[1], rtol=1e-6)
     np.testing.assert_array_equal(loaded.item_embeddings(), fitted.item_embeddings())
+    # Run options say how a fit ran, not what it learned: the artifact keeps hyperparameters only.
+    saved = json.loads((tmp_path / "art" / "model.json").read_text())["params"]
+    assert not set(saved) & {"device", "progress", "checkpoint_dir", "resume", "time_budget_s"}
+    assert saved["scoring"] == "expected" and saved["embedding_size"] == 16
 
 
 def test_deterministic_given_the_seed(split):
@@ -159,6 +165,10 @@ def test_implicit_data_without_features_uses_retrieval_only():
     assert (items >= 0).all()
     with pytest.raises(NotImplementedError, match="retrieval"):
         model.predict_indices([0], [0])
+    # The default rule falls back to the one head there is; naming a rule it has no head for is an error.
+    np.testing.assert_array_equal(model.recommend_indices([0], k=5, scoring="retrieval")[0], items[:1])
+    with pytest.raises(ValueError, match="watch head"):
+        model.recommend_indices([0], k=5, scoring="expected")
     sampled = TwoTower(**FAST, epochs=1, negatives="sampled", n_negatives=8).fit(ds)
     assert sampled.options_["negatives"] == "sampled"
 

@@ -118,7 +118,9 @@ def session_factors(
         out[new] = _with_zero_residual(state, user_heads(state.net, _tower(state, table, len(new), bags)))
     rows = np.flatnonzero(known)
     if len(rows):
-        out[rows] = _shift_known(state, seen, users[rows], bag[rows], taste[rows], w_views[rows], w_all[rows], session_prior)
+        out[rows] = _shift_known(
+            state, seen, users[rows], bag[rows], taste[rows], w_views[rows], w_all[rows], session_prior
+        )
     return out
 
 

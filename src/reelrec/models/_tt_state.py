@@ -7,7 +7,7 @@ session inputs (``user_pre``, ``user_taste``) are new and optional.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -18,6 +18,8 @@ from reelrec.models._nn_inputs import SideShape
 from reelrec.models._nn_towers import TowerLayout, TwoTowerNet
 from reelrec.models._tt_config import TwoTowerConfig
 from reelrec.models._tt_scorer import TargetScale, TowerScorer
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -99,9 +101,7 @@ class TwoTowerState:
         return tensors, extra
 
     @classmethod
-    def from_artifact(
-        cls, config: TwoTowerConfig, tensors: dict[str, NDArray], extra: dict[str, Any]
-    ) -> TwoTowerState:
+    def from_artifact(cls, config: TwoTowerConfig, tensors: dict[str, NDArray], extra: dict[str, Any]) -> TwoTowerState:
         """Inverse of :meth:`to_artifact`; ``ValueError`` names a missing key."""
         try:
             lo, hi = (float(v) for v in extra["target_range"])
@@ -114,7 +114,10 @@ class TwoTowerState:
             state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in tensors.items() if k.startswith("net.")}
             net.load_state_dict(state)
             net.eval()
-            pipes = [None if extra[k] is None else FeaturePipeline.from_json(extra[k]) for k in ("user_pipeline", "item_pipeline")]
+            pipes = [
+                None if extra[k] is None else FeaturePipeline.from_json(extra[k])
+                for k in ("user_pipeline", "item_pipeline")
+            ]
             out = cls(
                 loss=loss,
                 scale=scale,
@@ -166,3 +169,21 @@ def build_net(
         normalize=config.normalize,
         taste=taste,
     )
+
+
+class Learned(Generic[T]):
+    """``model.<name>_`` reads (and writes) ``model.state_.<name>``: learned state lives in one object."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = name.rstrip("_")
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        if "state_" not in obj.__dict__:
+            raise AttributeError(f"{type(obj).__name__} is not fitted: no {self.key}_")
+        return getattr(obj.state_, self.key)  # type: ignore[no-any-return]
+
+    def __set__(self, obj: Any, value: T) -> None:
+        setattr(obj.state_, self.key, value)
+        obj.state_.changed()

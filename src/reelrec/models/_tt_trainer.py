@@ -43,7 +43,9 @@ class TwoTowerTrainer:
         """Train on ``source``'s pairs with ``dataset``'s features and id maps."""
         cfg = self.config
         device = resolve_device(self.run.device)
-        target = cfg.target if cfg.target != "auto" else ("log1p" if dataset.label_name == "watch_ratio" else "identity")
+        target = (
+            cfg.target if cfg.target != "auto" else ("log1p" if dataset.label_name == "watch_ratio" else "identity")
+        )
         stats = source.label_stats(target)
         loss = cfg.loss if cfg.loss != "auto" else ("multitask" if stats.raw_std > 1e-6 else "retrieval")
         scale = stats.scale(target)
@@ -114,7 +116,15 @@ class TwoTowerTrainer:
         user_shape, item_shape = shape_of(user_pipe, n_user_ids), shape_of(item_pipe, n_item_ids)
         taste = bool(taste and n_history)
         state = TwoTowerState(
-            loss, scale, user_shape, item_shape, n_history, taste, user_pipe, item_pipe, net=None  # type: ignore[arg-type]
+            loss,
+            scale,
+            user_shape,
+            item_shape,
+            n_history,
+            taste,
+            user_pipe,
+            item_pipe,
+            net=None,  # type: ignore[arg-type]
         )
         state.options = {
             "negatives": negatives,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,28 +18,9 @@ from reelrec.models._space import Choice, Distribution, IntRange, LogUniform, Un
 from reelrec.models._tt_config import RUN_OPTIONS, SCORINGS, RunOptions, TwoTowerConfig
 from reelrec.models._tt_session import cold_factors, new_item_factors, session_factors
 from reelrec.models._tt_source import MemorySource, PairSource
+from reelrec.models._tt_state import Learned as _Learned
 from reelrec.models._tt_state import TwoTowerState
 from reelrec.models._tt_trainer import TwoTowerTrainer
-
-T = TypeVar("T")
-
-
-class _Learned(Generic[T]):
-    """``model.<name>_`` reads (and writes) ``model.state_.<name>``: learned state lives in one object."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.key = name.rstrip("_")
-
-    def __get__(self, obj: Any, owner: type | None = None) -> T:
-        if obj is None:
-            return self  # type: ignore[return-value]
-        if "state_" not in obj.__dict__:
-            raise AttributeError(f"{type(obj).__name__} is not fitted: no {self.key}_")
-        return getattr(obj.state_, self.key)  # type: ignore[no-any-return]
-
-    def __set__(self, obj: Any, value: T) -> None:
-        setattr(obj.state_, self.key, value)
-        obj.state_.changed()
 
 
 class TwoTower(Recommender):
@@ -66,74 +47,10 @@ class TwoTower(Recommender):
     views move even a user with thousands of lifetime views. New videos (``add_items``) are embedded
     by the item tower from their side features alone.
 
-    Parameters
-    ----------
-    embedding_size : int
-        Width of the retrieval embedding (the watch head has ``embedding_size // 2`` factors, plus as
-        many again for the ALS residual).
-    hidden : list of int or None
-        Hidden layer widths of each tower's MLP (``None``: ``[256]``).
-    epochs : int
-        Upper bound on epochs; early stopping on the validation split usually ends sooner.
-    learning_rate, batch_size, reg : float, int or "auto", float
-        Adam(W) step size, rows per step (``"auto"``: about a sixteenth of the log, 1,024..65,536),
-        decoupled weight decay.
-    loss : {"auto", "multitask", "retrieval", "regression"}
-        ``"auto"`` = multitask when labels vary, retrieval for implicit data (a constant label).
-    regression_weight : float
-        Weight of the watch MSE against the retrieval cross-entropy in multitask training.
-    negatives : {"auto", "full", "in-batch", "sampled"}
-        Softmax candidates; ``"auto"`` = the full catalogue up to 20,000 videos, else in-batch.
-    n_negatives : int
-        Uniformly sampled extra candidates per step for ``negatives="sampled"``.
-    logq : bool
-        Subtract each candidate's log sampling probability (in-batch and sampled negatives).
-    mask_seen : bool
-        Leave the user's other training videos out of the softmax denominator.
-    target : {"auto", "log1p", "identity"}
-        Transform of the regressed label; ``"auto"`` = log1p for watch ratios.
-    scoring : {"expected", "watch", "retrieval"}
-        The default ranking rule (above); ``"auto"``, from older artifacts, means ``"expected"``.
-    watch_weight : float or "auto"
-        ``w`` of the ``expected`` score; ``"auto"`` picks it on the validation split.
-    history_size : int
-        Videos of the user's history averaged into the user tower per training step (0: no history).
-    history_dropout : float
-        Share of history entries dropped at random in training (denoising).
-    history_labels : bool or "auto"
-        Also read a bag of the history weighted by the user's standardised labels; ``"auto"``: when
-        labels vary.
-    session_prior : float
-        Pseudo-views of the lifetime history when a session is mixed in (0: the session alone).
-    user_ids : bool or "auto"
-        Give users an id embedding; ``"auto"``: only without a history bag.
-    id_buckets : int, "exact" or "none"
-        Id embeddings: one row per training id (``"exact"``), hashed into this many buckets, or none.
-        Row 0 is the out-of-vocabulary row used for ids never seen in training (and added videos).
-    cold_fraction : float
-        Share of users and videos per step that lose their id (users: and history) so the feature path
-        and the out-of-vocabulary row learn to stand in for them (cold start, new videos).
-    dropout : float
-        Dropout after each hidden layer of the towers.
-    normalize : bool
-        L2-normalise retrieval embeddings (with a learned temperature) instead of raw dot products.
-    validation_fraction, patience, lr_decay : float, int, float
-        Per-user share of training pairs held out for early stopping and the held-out choices, epochs
-        without improvement before stopping, learning-rate factor after such an epoch (1: constant).
-    validation : {"auto", "random", "temporal"}
-        Which pairs are held out: a random share per user, or those first seen after a time cutoff;
-        ``"auto"`` follows the training data (``meta["validation"]``, set by the evaluation protocol).
-    refit : bool or "auto"
-        After early stopping, retrain on all pairs for the best number of epochs; ``"auto"``: logs
-        under 2M pairs.
-    residual : float, "auto" or "none"
-        Closed-form ALS factorisation of the watch head's training residuals, added to the towers'
-        prediction; ``"auto"`` picks its L2 penalty (or none) on the validation split.
-    seed : int
-        Every random draw of the fit.
-    device, progress, checkpoint_dir, resume, time_budget_s
-        Run options (``"auto" | "cpu" | "cuda"``, progress bars, per-epoch checkpoints and resuming, a
-        wall-clock budget for the training loop): how one fit runs, never saved in an artifact.
+    Parameters: every hyperparameter is documented on :class:`TwoTowerConfig` (same names). The
+    run options ``device`` (``"auto" | "cpu" | "cuda"``), ``progress``, ``checkpoint_dir``, ``resume``
+    and ``time_budget_s`` (a wall-clock budget for the training loop) say how one fit runs
+    (:class:`RunOptions`) and are never saved in an artifact.
 
     Stability: provisional.
     """
@@ -299,7 +216,9 @@ class TwoTower(Recommender):
         if scoring != "retrieval" and not scorer.has_watch:
             raise ValueError(f"scoring={scoring!r} needs the watch head; this model was trained with loss='retrieval'")
         if scoring != "watch" and not scorer.has_retrieval:
-            raise ValueError(f"scoring={scoring!r} needs the retrieval head; this model was trained with loss='regression'")
+            raise ValueError(
+                f"scoring={scoring!r} needs the retrieval head; this model was trained with loss='regression'"
+            )
         return scoring
 
     def _scores_for(self, uf: NDArray[np.float32], rule: str) -> NDArray[np.float32]:

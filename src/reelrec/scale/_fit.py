@@ -63,7 +63,9 @@ class StoreSource:
         transform = TargetScale(target, 0.0, 1.0, -np.inf, np.inf).transform
         self._plan = plan_store(self.store, self.split, transform)
         p = self._plan
-        return LabelStats(float(p.label_mean), float(p.label_std), float(p.label_min), float(p.label_max), float(p.raw_std))
+        return LabelStats(
+            float(p.label_mean), float(p.label_std), float(p.label_min), float(p.label_max), float(p.raw_std)
+        )
 
     def entity_rows(self) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
         p = self.plan
