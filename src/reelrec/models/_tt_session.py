@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 from reelrec.data._dataset import FeatureTable
 from reelrec.models._history import History
 from reelrec.models._nn_inputs import SideInputs, SideShape, side_inputs
+from reelrec.models._tt_export import item_heads, user_heads
 from reelrec.models._tt_scorer import insert_residual
 from reelrec.models._tt_state import TwoTowerState
-from reelrec.models._tt_trainer import item_heads, user_heads
 
 
 @torch.no_grad()

@@ -8,6 +8,7 @@ vectors that have not seen the held-out pairs, refit on every pair, export the s
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +20,31 @@ from numpy.typing import NDArray
 from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.features import FeaturePipeline, hash_bucket
 from reelrec.models._nn_inputs import SideInputs, shape_of, side_inputs
-from reelrec.models._nn_refine import choose_lambda, residual_mf
+from reelrec.models._nn_refine import choose_lambda
 from reelrec.models._nn_scoring import tune_watch_weight
 from reelrec.models._nn_task import StepOptions
 from reelrec.models._nn_towers import TwoTowerNet
 from reelrec.models._tt_config import RunOptions, TwoTowerConfig
-from reelrec.models._tt_scorer import insert_residual
+from reelrec.models._tt_export import add_residual, export, fit_residual
 from reelrec.models._tt_source import HeldOut, PairSource, ResidualPairs
 from reelrec.models._tt_state import TwoTowerState, build_net
 from reelrec.training import LoopOptions, TrainResult, adam, resolve_device, run_training
 
 #: ``refit="auto"`` retrains on every pair below this many pairs (where the held-out share matters).
 REFIT_PAIRS = 2_000_000
+
+
+class _Clock:
+    """Wall seconds of each phase of a fit, in order."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
 
 
 class TwoTowerTrainer:
@@ -52,16 +66,19 @@ class TwoTowerTrainer:
         state, users, items, step = self._setup(dataset, source, loss, scale)
         state.options.update(source.facts)
 
+        clock = _Clock()
         torch.manual_seed(cfg.seed)
         state.net = self._new_net(state, device)
         first = source.task(state.net, users, items, step, device, scale, validate=True)
         result = self._train(state.net, first, device, cfg.epochs, dataset)
         state.history, state.best_epoch = result.history, result.best_epoch
+        clock.lap("training")
         # Held-out choices, made with vectors whose histories hold the training pairs only.
         export(state, first, dataset.n_users, dataset.n_items)
         pairs = source.residual_pairs(scale)
         self._choose_residual(state, pairs, dataset.n_users, dataset.n_items)
         self._choose_watch_weight(state, source.held_out(scale), dataset.n_users, dataset.n_items)
+        clock.lap("choices")
         refit = cfg.refit if cfg.refit != "auto" else source.n_pairs() < REFIT_PAIRS
         if refit and first.val is not None and result.best_epoch is not None:
             # Same schedule on every pair: a fresh network for the first run's best number of epochs.
@@ -74,13 +91,19 @@ class TwoTowerTrainer:
                 state.net, final, device, result.best_epoch, dataset, "refit", schedule=schedule, checkpoints=sub
             )
             state.refit_history = again.history
+            clock.lap("refit")
         else:
             # Serve with every pair in the history, the held-out ones included.
             final = source.task(state.net, users, items, step, device, scale, validate=False)
         export(state, final, dataset.n_users, dataset.n_items)
+        clock.lap("export")
         if pairs is not None and state.residual_lambda is not None:
-            _fit_residual(state, pairs.all.user, pairs.all.item, pairs.all_z, cfg.seed)
+            fit_residual(state, pairs.all.user, pairs.all.item, pairs.all_z, cfg.seed)
+        clock.lap("residual")
         state.changed()
+        # Where the fit's time went (validation passes are inside the training and refit loops).
+        validation = sum(h["seconds"] - h.get("train_seconds", h["seconds"]) for h in state.history)
+        state.options["fit_seconds"] = {**clock.laps, "of which validation": round(validation, 3)}
         return state
 
     # ------------------------------------------------------------------ set-up
@@ -185,7 +208,7 @@ class TwoTowerTrainer:
             return
         if cfg.residual != "auto":
             state.residual_lambda = float(cfg.residual)
-            _fit_residual(state, pairs.train.user, pairs.train.item, pairs.train_z, cfg.seed)
+            fit_residual(state, pairs.train.user, pairs.train.item, pairs.train_z, cfg.seed)
         elif pairs.val is not None and pairs.val_z is not None:
             scorer = state.scorer()
             uf, itf = state.user_factors, state.item_factors
@@ -196,7 +219,7 @@ class TwoTowerTrainer:
             lam, state.residual_scores, factors = choose_lambda(fit, held, n_users, n_items, dim, seed=cfg.seed)
             if np.isfinite(lam):  # the search already fitted the chosen penalty on the training pairs
                 state.residual_lambda = lam
-                _add_residual(state, *factors)
+                add_residual(state, *factors)
 
     @torch.no_grad()
     def _choose_watch_weight(self, state: TwoTowerState, held: HeldOut | None, n_users: int, n_items: int) -> None:
@@ -227,62 +250,6 @@ class TwoTowerTrainer:
         gains = sp.csr_matrix((gain, (rows, held.item[keep])), shape=(len(users), n_items))
         state.watch_weight, state.watch_tuning = tune_watch_weight(logits, predicted, held.seen, gains, users)
         state.changed()
-
-
-@torch.no_grad()
-def export(state: TwoTowerState, task: Any, n_users: int, n_items: int) -> None:
-    """Precompute every user's and video's head vectors (serving is then matrix products).
-
-    Also keeps each user's first-layer pre-activation and taste bag, the state sessions shift.
-    """
-    net = state.net
-    net.eval()
-    net.export_inputs = True
-    try:
-        wide = task.full_user_vectors(torch.arange(n_users, device=task.device)).float()
-    finally:
-        net.export_inputs = False
-    dim = net.layout.user_dim
-    width = net.first_user_layer().out_features
-    state.user_factors = user_heads(net, wide[:, :dim])
-    state.user_pre = wide[:, dim : dim + width].cpu().numpy()
-    state.user_taste = wide[:, dim + width :].cpu().numpy() if net.taste is not None else None
-    state.item_factors = item_heads(net, task.all_item_vectors())
-    state.watch_dim = net.layout.regression
-    state.changed()
-
-
-def user_heads(net: TwoTowerNet, u: torch.Tensor) -> NDArray[np.float32]:
-    d = net.layout.retrieval
-    r = net.retrieval_user(u) if d else u[:, :0]
-    return torch.cat([r, u[:, d:]], 1).float().cpu().numpy()
-
-
-def item_heads(net: TwoTowerNet, i: torch.Tensor) -> NDArray[np.float32]:
-    d = net.layout.retrieval
-    r = net.retrieval_item(i)[0] if d else i[:, :0]
-    return torch.cat([r, i[:, d:]], 1).float().cpu().numpy()
-
-
-def _fit_residual(
-    state: TwoTowerState, user: NDArray[np.int32], item: NDArray[np.int32], z: NDArray[np.floating], seed: int
-) -> None:
-    """Add the ALS factors of ``z - tower`` to the exported vectors."""
-    assert state.residual_lambda is not None
-    scorer = state.scorer()
-    resid = z - scorer.pair_z(state.user_factors[user], state.item_factors[item])
-    k = max(state.net.layout.regression, 1)
-    n_users, n_items = len(state.user_factors), len(state.item_factors)
-    users, items = residual_mf(user, item, resid, n_users, n_items, k, state.residual_lambda, seed=seed)
-    _add_residual(state, users, items)
-
-
-def _add_residual(state: TwoTowerState, users: NDArray[np.float32], items: NDArray[np.float32]) -> None:
-    split = state.net.layout.retrieval + state.net.layout.regression
-    state.user_factors = insert_residual(state.user_factors, users, split)
-    state.item_factors = insert_residual(state.item_factors, items, split)
-    state.watch_dim = state.net.layout.regression + users.shape[1] - 1
-    state.changed()
 
 
 def id_codes(
