@@ -22,8 +22,9 @@ def test_recommendations_match_the_model_and_skip_seen(client, toy):
     assert body.model == "popularity" and body.artifact_id == client.get("/health").json()["artifact_id"]
     seen = set(toy.items.raw(toy.interactions.item[toy.interactions.user == 1]).tolist())
     assert not seen & {it.item_id for it in body.items}
-    # Compact: no detail keys unless asked for.
-    assert set(r.json()["items"][0]) == {"item_id", "score"}
+    # Compact: no detail keys unless asked for; popularity predicts no watch ratio.
+    assert set(r.json()["items"][0]) == {"item_id", "score", "predicted_watch_ratio"}
+    assert r.json()["items"][0]["predicted_watch_ratio"] is None
 
 
 def test_exclude_seen_false_and_details(client, toy):
