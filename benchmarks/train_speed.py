@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/train_speed.py DATA_DIR [--epochs 1 2 3] [--threads 1] [--skip-seed]
+    python benchmarks/train_speed.py DATA_DIR --defaults [--threads 2]
 
 On a random 80/20 split of the big matrix's rows (seed 0) it measures, side by side:
 
@@ -12,6 +13,11 @@ On a random 80/20 split of the big matrix's rows (seed 0) it measures, side by s
    and its test RMSE;
 3. serving: top-10 over every video for one user (median of many in-process calls, item matrix
    cached), and top-10 for every user in one call.
+
+With ``--defaults`` it instead fits each model as shipped (the default two-tower, ``mf``, the
+notebook preset) on the same training rows and reports wall and CPU seconds of ``fit``, the
+training loop's rows/s, and the two-tower's fit-time breakdown (training, held-out choices, refit,
+export, residual; the validation passes' share of training).
 """
 
 from __future__ import annotations
@@ -60,6 +66,29 @@ def _timed_fit(name: str, model, train, test) -> dict:
     }
 
 
+def defaults_table(train, test) -> None:
+    """Each model as shipped: fit wall/CPU seconds, loop rows/s, the two-tower's phases."""
+    rows = []
+    for name in ("two-tower", "mf", "notebook"):
+        model = create_model(name, progress=False) if name != "mf" else create_model(name)
+        wall, cpu = time.perf_counter(), time.process_time()
+        model.fit(train)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        row = {"model": name, "fit s": wall, "cpu s": cpu}
+        history = getattr(model, "history_", None) or []
+        if history:
+            row["rows/s"] = sum(h["rows"] for h in history) / max(sum(h["seconds"] for h in history), 1e-9)
+            row["epochs"] = len(history)
+        phases = getattr(model, "options_", {}).get("fit_seconds") if name == "two-tower" else None
+        if phases:
+            row["phases s"] = ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
+        if model.regresses:
+            row["test rmse"] = rmse(model, *test)
+        rows.append(row)
+        print(row, flush=True)
+    print_table(rows, ["model", "fit s", "cpu s", "rows/s", "epochs", "phases s", "test rmse"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
@@ -67,6 +96,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-seed", action="store_true")
     ap.add_argument("--latency-calls", type=int, default=300)
+    ap.add_argument("--defaults", action="store_true", help="fit each model as shipped (see the module doc)")
     args = ap.parse_args()
     threads = set_threads(args.threads)
     ds = load_dataset(args.data)
@@ -77,6 +107,9 @@ def main() -> None:
     label = np.clip(inter.label[test], 0.0, 5.0)
     print(f"# {ds.n_users} users x {ds.n_items} videos; {int((~test).sum()):,} training rows, {int(test.sum()):,} test")
     print(f"# {machine_note(threads)}\n")
+    if args.defaults:
+        defaults_table(train, (tu, ti, label))
+        return
     rows = []
     if not args.skip_seed:
         seed = create_model("seed", progress=False)

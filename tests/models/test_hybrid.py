@@ -8,8 +8,10 @@ import pytest
 
 from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
 from reelrec.models import Recommender
+from reelrec.models._history import History
 from reelrec.models._hybrid import Hybrid
-from reelrec.models._hybrid_parts import detect_label_kind
+from reelrec.models._hybrid_parts import detect_label_kind, simplex
+from reelrec.models._hybrid_select import Choice, walk
 
 N_USERS, N_ITEMS, NEW_ITEM = 60, 40, 39
 
@@ -87,7 +89,12 @@ def test_choices_come_from_the_grids_and_are_recorded(fitted):
     choice = fitted.choice_
     assert choice.mf_reg in fitted.mf_regs
     assert 0.0 <= choice.blend_weight <= 1.0 and 0.0 <= choice.cold_weight <= 1.0
-    assert {"mf reg=0.5", "mf reg=2", "blend w=0", "blend w=1"} <= set(choice.validation)
+    assert {"mf k=4 reg=0.5", "mf k=4 reg=2", "mf k=16 reg=" + f"{choice.mf_reg:g}"} <= set(choice.validation)
+    assert {"blend mf=0 ease=1", "blend mf=1 ease=0"} <= set(choice.validation)
+    assert choice.embedding_size in (4, 16) and fitted.item_factors_.shape[1] == choice.embedding_size
+    assert choice.blend_weight + choice.ease_weight + choice.ials_weight == pytest.approx(1.0)
+    # Watch ratios are an impression log: the implicit iALS part is not tried there.
+    assert choice.ials_weight == 0 and not any(key.startswith("ials") for key in choice.validation)
     assert all(0.0 <= v <= 1.0 for v in choice.validation.values())
 
 
@@ -149,3 +156,108 @@ def test_residual_ease_input_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.recommend_history([[0, 1, 2]])[0], model.recommend_history([[0, 1, 2]])[0])
     with pytest.raises(ValueError, match="ease_input='dense'"):
         Hybrid(ease_input="dense").fit(two_clusters())
+
+
+def test_counts_get_the_implicit_component_and_the_label_kind_is_reported():
+    ds = two_clusters()
+    inter = ds.interactions
+    plays = np.ceil(inter.label * 3).astype(np.float32)
+    model = Hybrid(label_kind="auto", embedding_size=4, epochs=4, mf_regs=[1.0], ease_scales=[4.0], other_sizes=[],
+                   ials_options=[[1.0, 2.0]], ials_size=4, blend_steps=4)
+    model.fit(ds.with_interactions(Interactions.from_arrays(inter.user, inter.item, plays), label_name="plays"))
+    assert model.label_kind_ == "count"
+    assert "ials reg=1 alpha=2" in model.choice_.validation
+    assert any(key.startswith("blend") and "ials=" in key for key in model.choice_.validation)
+    users = np.arange(N_USERS)
+    if model.choice_.ials_weight > 0:
+        assert model.ials_user_ is not None and model.ials_user_.shape == (N_USERS, 4)
+    items, _ = model.recommend_indices(users, k=5)
+    assert ((items >= 20).astype(int) == (users % 2)[:, None]).mean() > 0.9
+
+
+def test_one_documented_scoring_rule(fitted):
+    assert fitted.scorings == ("blend",)
+    a, _ = fitted.recommend_indices([0, 1], k=5)
+    b, _ = fitted.recommend_indices([0, 1], k=5, scoring="blend")
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="scoring='watch'"):
+        fitted.recommend_indices([0], k=5, scoring="watch")
+
+
+def test_a_known_users_session_moves_them_toward_the_latest_views(fitted):
+    user = 0  # group a: trained on cluster 0-19
+    other = History.of([20, 21, 22, 23, 24, 25])
+    before = fitted.score_users([user])[0]
+    after = fitted._score_sessions(np.array([user], np.int32), [other], None)[0]
+    gap = lambda s: s[26:39].mean() - s[:20].mean()  # noqa: E731 - unseen cluster-b items vs cluster a
+    assert gap(after) > gap(before) + 0.1
+    same = fitted._score_sessions(np.array([user], np.int32), [History.empty()], None)[0]
+    np.testing.assert_allclose(same, before, rtol=1e-5, atol=1e-5)
+    items, _ = fitted.recommend_session_indices([other], users=[user], k=5)
+    assert not np.isin(items, other.items).any()
+
+
+def test_skips_are_negative_feedback_and_watch_ratios_are_used(fitted):
+    skipped = History.of(np.arange(8), skipped=np.ones(8, bool))
+    items, _ = fitted.recommend_session_indices([skipped], k=5)
+    assert (items >= 20).all()  # swiped away from cluster a: the other cluster comes first
+    liked = History.of([0, 1, 2, 20, 21, 22], watch_ratio=[0.1, 0.1, 0.1, 4.0, 4.0, 4.0])
+    disliked = History.of([0, 1, 2, 20, 21, 22], watch_ratio=[4.0, 4.0, 4.0, 0.1, 0.1, 0.1])
+    s = fitted._score_sessions(np.array([-1, -1], np.int32), [liked, disliked], None)
+    assert s[0, 26:39].mean() - s[0, 3:20].mean() > s[1, 26:39].mean() - s[1, 3:20].mean()
+
+
+def test_new_users_session_with_features_and_records(fitted):
+    table = two_clusters().user_features.take(np.arange(2))
+    items, scores = fitted.recommend_session_indices([History.empty(), History.empty()], user_features=table, k=5)
+    np.testing.assert_array_equal(items, fitted.recommend_cold(table, k=5)[0])
+    raw, _ = fitted.recommend_session([{"item_id": 20, "watch_ratio": 3.0}, {"item_id": 21}, {"item_id": 20}], k=5)
+    assert 20 not in raw.tolist() and 21 not in raw.tolist()
+
+
+def test_add_items_scores_new_videos_from_their_features(fitted, tmp_path):
+    model = Recommender.load(fitted.save(tmp_path / "before"))
+    kinds = {"kind": "categorical", "length": "numeric"}
+    feats = FeatureTable(pl.DataFrame({"kind": ["y", "x"], "length": [10.0, 10.0]}), kinds)
+    new = model.add_items([1000, 1001], feats)
+    assert new.tolist() == [N_ITEMS, N_ITEMS + 1] and model.n_items == N_ITEMS + 2
+    b_users = np.arange(1, N_USERS, 2)
+    pred_y = model.predict_indices(b_users, np.full(len(b_users), N_ITEMS))
+    pred_x = model.predict_indices(b_users, np.full(len(b_users), N_ITEMS + 1))
+    assert pred_y.mean() > 2 * pred_x.mean()
+    scores = model.score_users(b_users)
+    assert scores.shape == (len(b_users), N_ITEMS + 2) and (scores[:, N_ITEMS] > scores[:, N_ITEMS + 1]).mean() > 0.9
+    raw, _ = model.recommend(1, k=N_ITEMS + 2)
+    assert 1000 in raw.tolist()
+    again = Recommender.load(model.save(tmp_path / "after"))
+    np.testing.assert_array_equal(again.score_users(b_users), scores)
+    with pytest.raises(ValueError, match="already in the catalogue"):
+        model.add_items([1000], feats.take(np.arange(1)))
+    ds = two_clusters()
+    plain = Hybrid(**Hybrid.fast_params()).fit(ds.with_interactions(ds.interactions, item_features=None))
+    with pytest.raises(ValueError, match="without video features"):
+        plain.add_items([1000], feats.take(np.arange(1)))
+
+
+def test_walk_finds_the_peak_of_a_unimodal_curve_with_few_evaluations():
+    calls: list[int] = []
+
+    def score(i: int) -> float:
+        calls.append(i)
+        return -abs(i - 1)
+
+    assert walk(7, score) == 1
+    assert len(calls) == len(set(calls)) and len(calls) < 7  # each point once, not the whole grid
+    assert walk(1, lambda i: 0.0) == 0
+
+
+def test_simplex_grid_covers_every_blend_once():
+    grid = simplex(3, 10)
+    assert len(grid) == 66 and len(set(grid)) == 66
+    assert all(abs(sum(w) - 1.0) < 1e-9 and min(w) >= 0 for w in grid)
+    assert (1.0, 0.0, 0.0) in grid and (0.0, 0.0, 1.0) in grid and simplex(1, 4) == [(1.0,)]
+
+
+def test_choices_saved_before_the_three_way_blend_still_load():
+    old = Choice.from_dict({"mf_reg": 5.0, "ease_reg": 400.0, "blend_weight": 0.3, "cold_weight": 0.5})
+    assert old.ease_weight == pytest.approx(0.7) and old.ials_weight == 0.0 and old.embedding_size == 0

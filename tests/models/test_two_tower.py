@@ -1,5 +1,7 @@
 """The default two-tower model on tiny data: it learns the planted structure, cold start, persistence, resume."""
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -77,12 +79,16 @@ def test_watch_head_tracks_the_truth_on_the_fully_observed_block():
     assert pred.dtype == np.float32 and np.isfinite(pred).all()
     corr = np.corrcoef(np.log(pred), np.log(ds.truth))[0, 1]
     assert corr > 0.3, corr
-    # A shortlist (the block's videos) is ranked by the watch head: scores equal predicted log ratios.
+    # A short candidate list is ranked by the same default rule as the whole catalogue (no silent
+    # switch): the scores equal the catalogue-wide expected scores of those videos.
     cand = np.unique(block.item)
     items, scores = model.recommend_indices([0], k=5, candidates=cand)
     assert set(items[0]) <= set(cand.tolist())
-    z = model._scores_for(model.user_factors_[[0]], "watch")[0, items[0]]
-    np.testing.assert_allclose(scores[0], z, rtol=1e-5)
+    full = model.score_users([0])[0]
+    np.testing.assert_allclose(scores[0], full[items[0]], rtol=1e-6)
+    # Asked for the watch rule, the score is the predicted watch ratio, as predict returns it.
+    items, scores = model.recommend_indices([0], k=5, candidates=cand, scoring="watch")
+    np.testing.assert_allclose(scores[0], model.predict_indices(np.zeros(5, np.int32), items[0]), rtol=1e-5)
 
 
 def test_cold_start_from_features_only(split):
@@ -116,6 +122,10 @@ def test_save_load_round_trip_gives_identical_scores(tmp_path, split, fitted):
     table = train.user_features.take(np.arange(5))
     np.testing.assert_allclose(loaded.recommend_cold(table, k=5)[1], fitted.recommend_cold(table, k=5)[1], rtol=1e-6)
     np.testing.assert_array_equal(loaded.item_embeddings(), fitted.item_embeddings())
+    # Run options say how a fit ran, not what it learned: the artifact keeps hyperparameters only.
+    saved = json.loads((tmp_path / "art" / "model.json").read_text())["params"]
+    assert not set(saved) & {"device", "progress", "checkpoint_dir", "resume", "time_budget_s"}
+    assert saved["scoring"] == "expected" and saved["embedding_size"] == 16
 
 
 def test_deterministic_given_the_seed(split):
@@ -155,6 +165,10 @@ def test_implicit_data_without_features_uses_retrieval_only():
     assert (items >= 0).all()
     with pytest.raises(NotImplementedError, match="retrieval"):
         model.predict_indices([0], [0])
+    # The default rule falls back to the one head there is; naming a rule it has no head for is an error.
+    np.testing.assert_array_equal(model.recommend_indices([0], k=5, scoring="retrieval")[0], items[:1])
+    with pytest.raises(ValueError, match="watch head"):
+        model.recommend_indices([0], k=5, scoring="expected")
     sampled = TwoTower(**FAST, epochs=1, negatives="sampled", n_negatives=8).fit(ds)
     assert sampled.options_["negatives"] == "sampled"
 

@@ -12,7 +12,7 @@ from reelrec.data import Dataset, IdMap, Interactions, load_dataset
 from reelrec.eval import evaluate, kuairec_split
 from reelrec.models import create_model, model_class
 from reelrec.scale import load_kuairec_sharded, store_from_arrays
-from reelrec.scale._fit import check_store_matches
+from reelrec.scale._fit import check_store_matches, fit_store
 from tests.scale.conftest import FAST
 
 
@@ -23,7 +23,7 @@ def test_streamed_fit_matches_the_in_memory_fit(tiny_kuairec: Path, tmp_path: Pa
 
     side, store = load_kuairec_sharded(tiny_kuairec, store_dir=tmp_path / "store", shard_pairs=15_000)
     assert len(store.shards) >= 3
-    streamed = create_model("two-tower", **FAST).fit_store(kuairec_split(side).train, store)
+    streamed = fit_store(create_model("two-tower", **FAST), kuairec_split(side).train, store)
     assert streamed.options_["out_of_core"] and streamed.options_["store_pairs"] == store.n_pairs
     rows = [h["rows"] for h in streamed.history_]
     assert len(rows) == 3 and len(set(rows)) == 1 and rows[0] < store.n_pairs  # validation pairs held out
@@ -46,7 +46,7 @@ def test_streamed_fit_matches_the_in_memory_fit(tiny_kuairec: Path, tmp_path: Pa
 
 def test_refit_trains_on_every_pair(tiny_kuairec: Path, tmp_path: Path) -> None:
     side, store = load_kuairec_sharded(tiny_kuairec, store_dir=tmp_path / "store", fully_observed=False)
-    model = create_model("two-tower", **{**FAST, "refit": True, "epochs": 1}).fit_store(side, store)
+    model = fit_store(create_model("two-tower", **{**FAST, "refit": True, "epochs": 1}), side, store)
     assert [h["rows"] for h in model.refit_history_] == [store.n_pairs] * len(model.refit_history_)
     assert len(model.refit_history_) == model.best_epoch_
 
@@ -58,10 +58,10 @@ def test_store_and_data_set_must_index_alike(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"its users \(10\) are not the data set's"):
         check_store_matches(other, store)
     with pytest.raises(ValueError, match="users"):
-        create_model("two-tower", **FAST).fit_store(other, store)
+        fit_store(create_model("two-tower", **FAST), other, store)
     empty = store_from_arrays(tmp_path / "e", users, items, np.zeros(0), np.zeros(0), np.zeros(0))
     same = Dataset(users=users, items=items, interactions=Interactions.empty())
     with pytest.raises(ValueError, match="holds no pairs"):
-        create_model("two-tower", **FAST).fit_store(same, empty)
+        fit_store(create_model("two-tower", **FAST), same, empty)
     with pytest.raises(ValueError, match="embedding_size"):
-        create_model("two-tower", **{**FAST, "embedding_size": 0}).fit_store(same, store)
+        fit_store(create_model("two-tower", **{**FAST, "embedding_size": 0}), same, store)

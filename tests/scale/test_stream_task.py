@@ -11,7 +11,7 @@ import torch
 from reelrec.data import Dataset, IdMap, Interactions
 from reelrec.models import create_model
 from reelrec.models._nn_inputs import side_inputs
-from reelrec.scale import PairBlock, ShardStore, store_from_arrays
+from reelrec.scale import PairBlock, ShardStore, fit_store, store_from_arrays
 from reelrec.scale._plan import ValidationSplit, plan_store
 from reelrec.scale._stream_task import StreamingTwoTowerTask
 
@@ -29,7 +29,7 @@ def _task(store: ShardStore, validate: bool = True) -> tuple[StreamingTwoTowerTa
     model = create_model("two-tower", embedding_size=8, hidden=[8], epochs=1, history_size=8, progress=False,
                          refit=False, residual="none")
     dataset = Dataset(users=store.users, items=store.items, interactions=Interactions.empty())
-    model.fit_store(dataset, store)
+    fit_store(model, dataset, store)
     split = ValidationSplit.plan(store, 0.2, seed=0, max_pairs=600)
     plan = plan_store(store, split, np.log1p)
     items = side_inputs(None, store.n_items, np.arange(1, store.n_items + 1))

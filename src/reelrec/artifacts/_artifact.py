@@ -181,7 +181,10 @@ def save_artifact(
         all_tensors = {k: np.ascontiguousarray(v) for k, v in {**tensors, **base}.items()}
         save_file(all_tensors, str(tmp / "weights.safetensors"))
         _write_ids(tmp, model.users_, model.items_)
-        _write_json(tmp / "model.json", {"name": model.name, "params": model.get_params(), "extra": extra})
+        # Run options (device, progress, checkpoints...) say how a fit ran, not what it learned: not saved.
+        run_params = getattr(type(model), "run_params", ())
+        params = {k: v for k, v in model.get_params().items() if k not in run_params}
+        _write_json(tmp / "model.json", {"name": model.name, "params": params, "extra": extra})
         if config is not None:
             _write_json(tmp / "config.json", config)
         if metrics is not None:

@@ -1,79 +1,90 @@
-"""Hybrid: closed-form EASE item-item scores blended with a biased-MF label head, weights chosen on validation."""
+"""Hybrid: EASE item-item scores, an implicit-ALS component and a biased-MF label head, blended on validation."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from reelrec.data._dataset import Dataset, FeatureTable
-from reelrec.features import FeaturePipeline
 from reelrec.models._base import Recommender
 from reelrec.models._ease import EASE, item_gram
+from reelrec.models._history import History
 from reelrec.models._hybrid_parts import (
     FEATURE_REG,
-    LABEL_KINDS,
     LabelKind,
     design_matrix,
     detect_label_kind,
     ease_weights,
     feature_pipeline,
-    fold_in,
+    ials_confidence,
     label_from_target,
     label_target,
     ridge_map,
     standardise_rows,
 )
 from reelrec.models._hybrid_select import Choice, choose
+from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
+from reelrec.models._hybrid_state import check_params, get_state, set_state
 from reelrec.models._hybrid_valid import carve_pairs
+from reelrec.models._ials import implicit_als
 from reelrec.models._item_mean import pair_means
 from reelrec.models._mf import biased_als
 from reelrec.models._space import Distribution, IntRange
 
 
 class Hybrid(Recommender):
-    """EASE on the interaction matrix plus a biased-MF head on the label, blended per user.
+    """EASE and iALS on who-watched-what plus a biased-MF head on the label, blended per user.
 
-    ``score(u) = (1 - w) * z(x_u B) + w * z(p_u . Q + b_u + c)`` where ``z`` standardises a user's
-    scores over the catalogue, ``B`` is EASE's item-item matrix (Steck, WWW 2019) and the MF head
-    regresses the label's natural scale (log1p for watch ratios and counts, raw ratings). The
-    EASE penalty, the MF penalty and ``w`` are chosen automatically on a validation holdout carved
-    from the training pairs; the components are then refitted on everything. How the holdout is
-    judged depends on the label kind: watch-ratio logs are impressions, so the held-out views of a
-    user are ranked among themselves (preference given exposure); ratings, counts and binary logs are
-    ranked over the whole catalogue. Counts are confidence of an implicit interaction, not a label
-    to rank by, unless the validation prefers the count head.
+    ``score(u) = w_mf z(p_u . q + b_u + c) + w_ease z(x_u B) + w_ials z(x_u . y)``, where ``z``
+    standardises a user's scores over the catalogue, ``B`` is EASE's item-item matrix (Steck,
+    WWW 2019), the iALS factors weigh every unobserved cell (Hu, Koren & Volinsky 2008) and the MF
+    head regresses the label's natural scale (log1p for watch ratios and counts, raw ratings). The
+    penalties, the MF factor count and the weights (a simplex grid) are chosen automatically on a
+    validation holdout carved from the training pairs; the components are then refitted on
+    everything. Watch-ratio logs are impressions: their held-out views are ranked among themselves
+    (preference given exposure) and the implicit iALS component is not tried there. Ratings are
+    judged on the mean of the two readings (relevant = rated >= 4, relevant = rated at all).
 
     Side features give cold users (ridge map from user features to ``p_u, b_u``, blended with
-    popularity) and new videos (ridge map from video features to ``q_i, c_i``) their scores;
-    :meth:`recommend_history` ranks for a session known only by its recent views. ``predict``
-    returns the label (watch ratio, rating, count) from the MF head.
+    popularity) and new videos (ridge map from video features to their MF and iALS factors, see
+    :meth:`add_items`) their scores; :meth:`recommend_session` folds a short-term, recency-weighted
+    history in. ``predict`` returns the label (watch ratio, rating, count) from the MF head.
+
+    Scoring rule (``scorings``): ``"blend"``, the weighted sum above, in units of a user's standard
+    deviation over the catalogue (comparable across users and candidate lists, not a label).
 
     Parameters
     ----------
     label_kind : {"auto", "rating", "watch_ratio", "count", "binary"}
-        How to read the label; ``"auto"`` detects it (see :func:`detect_label_kind`).
-    embedding_size, epochs : int
-        MF factors and ALS sweeps.
+        How to read the label; ``"auto"`` detects it (see :func:`detect_label_kind`) and
+        ``label_kind_`` says what was used.
+    embedding_size : int
+        MF factors of the penalty search; ``other_sizes`` are also tried at the chosen penalty.
+    epochs : int
+        ALS sweeps (MF and iALS).
     ease_scales : list of float
-        EASE penalties tried, as multiples of the mean item count (so one grid suits every data size).
+        EASE penalties, as multiples of the mean item count (so one grid suits every data size).
     mf_regs : list of float
-        MF L2 penalties tried.
+        MF L2 penalties (walked from the middle: about three fits, not one per value).
+    ials_options : list of [reg, alpha]
+        iALS settings tried (empty: no iALS component); ``ials_size`` factors.
     blend_steps : int
-        ``w`` is tried on ``blend_steps + 1`` evenly spaced values in [0, 1].
-    validation_fraction : float
-        Share of a validation user's pairs held out for the automatic choices.
-    max_validation_users : int
-        Users sampled for the validation holdout (bounds the cost of the choices).
+        Blend weights are multiples of ``1 / blend_steps``.
+    rating_judge : {"both", "high"}
+        How ratings are judged on validation: mean of ">= 4" and "any" relevance, or ">= 4" only.
+    half_life : float
+        Views this many positions back weigh half in a session history (``History.recency_weights``).
+    validation_fraction, max_validation_users :
+        Share of a validation user's pairs held out, and how many users are sampled (bounds the cost).
     max_memory_gb : float
-        Catalogues whose EASE matrices would need more memory are fitted with the MF head alone.
+        Catalogues whose EASE matrices would need more memory are fitted without EASE.
     ease_input : {"binary", "residual"}
-        What EASE reconstructs: the binary interaction matrix, or the label's residual after the MF
-        biases (item-item co-variation of preference rather than of exposure). Experimental.
+        What EASE reconstructs: the binary matrix, or the label's residual after the MF biases.
     seed : int
-        Seed of the holdout draw and the MF initialisation.
+        Seed of the holdout draw and the factor initialisations.
 
     Stability: experimental.
     """
@@ -81,15 +92,22 @@ class Hybrid(Recommender):
     name = "hybrid"
     regresses = True
     supports_cold_start = True
+    supports_new_items = True
+    scorings: ClassVar[tuple[str, ...]] = ("blend",)
 
     def __init__(
         self,
         label_kind: str = "auto",
         embedding_size: int = 32,
         epochs: int = 8,
-        ease_scales: list[float] | tuple[float, ...] = (2.0, 8.0, 32.0, 128.0),
+        ease_scales: list[float] | tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0),
         mf_regs: list[float] | tuple[float, ...] = (2.5, 5.0, 10.0, 20.0, 40.0),
+        other_sizes: list[int] | tuple[int, ...] = (16,),
+        ials_options: list[list[float]] | tuple[tuple[float, float], ...] = ((1.0, 2.0), (10.0, 10.0)),
+        ials_size: int = 32,
         blend_steps: int = 10,
+        rating_judge: str = "both",
+        half_life: float = 10.0,
         validation_fraction: float = 0.1,
         max_validation_users: int = 2000,
         max_memory_gb: float = 4.0,
@@ -101,7 +119,12 @@ class Hybrid(Recommender):
         self.epochs = epochs
         self.ease_scales = [float(s) for s in ease_scales]
         self.mf_regs = [float(r) for r in mf_regs]
+        self.other_sizes = [int(k) for k in other_sizes]
+        self.ials_options = [[float(r), float(a)] for r, a in ials_options]
+        self.ials_size = ials_size
         self.blend_steps = blend_steps
+        self.rating_judge = rating_judge
+        self.half_life = half_life
         self.validation_fraction = validation_fraction
         self.max_validation_users = max_validation_users
         self.max_memory_gb = max_memory_gb
@@ -110,28 +133,16 @@ class Hybrid(Recommender):
 
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
-        return {"embedding_size": 8, "epochs": 3, "ease_scales": [4.0], "mf_regs": [1.0], "blend_steps": 4}
+        return {"embedding_size": 8, "epochs": 3, "ease_scales": [4.0], "mf_regs": [1.0], "other_sizes": [],
+                "ials_options": [[1.0, 2.0]], "ials_size": 8, "blend_steps": 4}
 
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:
-        # Penalties and the blend are chosen inside ``fit``; the factor count and ALS sweeps are not.
+        # Penalties, the factor count and the blend are chosen inside ``fit``; the ALS sweeps are not.
         return {"embedding_size": IntRange(8, 64, log=True), "epochs": IntRange(4, 16)}
 
     def _check_params(self) -> None:
-        if self.label_kind != "auto" and self.label_kind not in LABEL_KINDS:
-            raise ValueError(f"label_kind={self.label_kind!r}, must be 'auto' or one of {', '.join(LABEL_KINDS)}")
-        for name in ("embedding_size", "epochs", "blend_steps", "max_validation_users"):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name}={value!r}, must be an integer >= 1")
-        for name in ("ease_scales", "mf_regs"):
-            values = getattr(self, name)
-            if not values or not all(np.isfinite(v) and v > 0 for v in values):
-                raise ValueError(f"{name}={values!r}, must be a non-empty list of numbers > 0")
-        if self.ease_input not in ("binary", "residual"):
-            raise ValueError(f"ease_input={self.ease_input!r}, must be 'binary' or 'residual'")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction={self.validation_fraction!r}, must be in (0, 1)")
+        check_params(self)
 
     # --------------------------------------------------------------------------------------------- fit
     def _fit(self, dataset: Dataset) -> None:
@@ -147,7 +158,7 @@ class Hybrid(Recommender):
         choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design)
         self.label_kind_ = kind
         self.choice_ = choice
-        self._fit_parts(user, item, y, n_users, n_items, choice, use_ease, dataset)
+        self._fit_parts(user, item, label, y, choice, use_ease, dataset)
 
     def _user_design(self, dataset: Dataset) -> sp.csr_matrix | None:
         pipe = feature_pipeline(dataset.user_features)
@@ -164,41 +175,43 @@ class Hybrid(Recommender):
         shape: tuple[int, int],
         reg: float,
         sweeps: int,
+        k: int | None = None,
     ) -> tuple[float, NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
         """Global mean, user factors, user biases, item factors and item biases of the label head."""
         mean = float(y.astype(np.float64).mean())
         rng = np.random.default_rng(self.seed)
-        p, b, q, c = biased_als(
-            user, item, (y - mean).astype(np.float32), *shape, int(self.embedding_size), reg, sweeps, rng
-        )
+        size = int(self.embedding_size if k is None else k)
+        p, b, q, c = biased_als(user, item, (y - mean).astype(np.float32), *shape, size, reg, sweeps, rng)
         return mean, p, b, q, c
 
     def _fit_parts(
         self,
         user: NDArray[np.int32],
         item: NDArray[np.int32],
+        label: NDArray[np.float32],
         y: NDArray[np.float32],
-        n_users: int,
-        n_items: int,
         choice: Choice,
         use_ease: bool,
         dataset: Dataset,
     ) -> None:
-        mean, p, b, q, c = self.fit_mf(user, item, y, (n_users, n_items), choice.mf_reg, int(self.epochs))
+        n_users, n_items = dataset.n_users, dataset.n_items
+        k = choice.embedding_size or int(self.embedding_size)
+        mean, p, b, q, c = self.fit_mf(user, item, y, (n_users, n_items), choice.mf_reg, int(self.epochs), k)
         self.global_mean_ = mean
-        # The label a history view is assumed to carry when folded into the MF head (a liked view).
+        # The labels a history view is assumed to carry when its watch ratio is unknown (a liked view:
+        # the training targets' upper quartile) or when it was skipped (their 5th percentile), centred.
         self.liked_target_ = float(np.quantile(y, 0.75)) - mean
+        self.skip_target_ = float(np.quantile(y, 0.05)) - mean
         self.user_factors_, self.user_bias_ = p, b
-        new_items = np.bincount(item, minlength=n_items) == 0
-        if new_items.any() and dataset.item_features is not None and dataset.item_features.columns:
-            # Videos never viewed in training get the factors their features predict.
-            pipe = FeaturePipeline(min_count=5, max_categories=200)
-            design = design_matrix(pipe.fit_transform(dataset.item_features), pipe)
-            qc = np.hstack([q, c[:, None]])
-            w, w0 = ridge_map(design[~new_items], qc[~new_items], FEATURE_REG)
-            qc[new_items] = design[new_items] @ w + w0
-            q, c = qc[:, :-1], qc[:, -1]
+        self.ials_user_ = self.ials_item_ = None
+        if choice.ials_weight > 0:
+            extra = ials_confidence(user, item, label, self.label_kind_, choice.ials_alpha, (n_users, n_items))
+            rng = np.random.default_rng(self.seed)
+            self.ials_user_, self.ials_item_ = implicit_als(
+                extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
+            )
         self.item_factors_, self.item_bias_ = np.ascontiguousarray(q), np.ascontiguousarray(c)
+        self.item_map_: ItemMap | None = fit_item_map(self, dataset, item)
         self.user_map_ = self.user_map_bias_ = None
         if self.user_pipe_ is not None and dataset.user_features is not None:
             design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)
@@ -210,7 +223,7 @@ class Hybrid(Recommender):
         if self.ease_input == "residual":
             # Pairs are sorted by user then item, the order of seen_'s entries.
             self.ease_values_ = (y - mean - b[user] - self.item_bias_[item]).astype(np.float32)
-        if use_ease and choice.blend_weight < 1.0:
+        if use_ease and choice.ease_weight > 0:
             self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
 
     def _ease_matrix(self) -> sp.csr_matrix:
@@ -226,18 +239,34 @@ class Hybrid(Recommender):
         z += self.item_bias_[None, :]
         return z
 
-    def _blend(self, history: sp.csr_matrix, p: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
-        w = self.choice_.blend_weight
-        out = standardise_rows(self._mf_scores(p, b)) * np.float32(w)
-        if self.ease_weights_ is not None and w < 1.0:
-            ease = standardise_rows(np.asarray(history @ self.ease_weights_, dtype=np.float32))
-            out += np.float32(1.0 - w) * ease
+    def blend(
+        self,
+        rows: sp.csr_matrix,
+        p: NDArray[np.float32],
+        b: NDArray[np.float32],
+        x: NDArray[np.float32] | None,
+    ) -> NDArray[np.float32]:
+        """The blended score of users given by EASE input ``rows``, MF state ``p, b`` and iALS vectors ``x``.
+
+        Videos added after the fit have no EASE column: they score 0 there (before standardising).
+        """
+        c = self.choice_
+        out = standardise_rows(self._mf_scores(p, b)) * np.float32(c.blend_weight)
+        if self.ease_weights_ is not None and c.ease_weight > 0:
+            n_old = self.ease_weights_.shape[0]
+            ease = np.zeros((rows.shape[0], self.n_items), np.float32)
+            ease[:, :n_old] = np.asarray(rows[:, :n_old] @ self.ease_weights_, dtype=np.float32)
+            out += np.float32(c.ease_weight) * standardise_rows(ease)
+        if self.ials_item_ is not None and x is not None and c.ials_weight > 0:
+            out += np.float32(c.ials_weight) * standardise_rows(x @ self.ials_item_.T)
         return out
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
-        return self._blend(self._ease_matrix()[users], self.user_factors_[users], self.user_bias_[users])
+        x = None if self.ials_user_ is None else self.ials_user_[users]
+        return self.blend(self._ease_matrix()[users], self.user_factors_[users], self.user_bias_[users], x)
 
-    def _cold_factors(self, user_features: FeatureTable) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    def cold_factors(self, user_features: FeatureTable) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """MF factors and biases the user features predict (zeros without a feature map)."""
         n, k = len(user_features), self.item_factors_.shape[1]
         if self.user_map_ is None or self.user_pipe_ is None:
             return np.zeros((n, k), np.float32), np.zeros(n, np.float32)
@@ -246,11 +275,24 @@ class Hybrid(Recommender):
         return pb[:, :k], pb[:, k]
 
     def _score_features(self, user_features: FeatureTable) -> NDArray[np.float32]:
-        p, b = self._cold_factors(user_features)
+        p, b = self.cold_factors(user_features)
         v = np.float32(self.choice_.cold_weight)
         out = standardise_rows(self._mf_scores(p, b)) * (1 - v)
         pop = standardise_rows(np.broadcast_to(self.log_popularity_, (len(p), self.n_items)).copy())
         return out + v * pop
+
+    def _score_sessions(
+        self,
+        users: NDArray[np.int32],
+        histories: list[History],
+        user_features: FeatureTable | None,
+        scoring: str | None = None,
+    ) -> NDArray[np.float32]:
+        self._check_scoring(scoring)
+        return session_scores(self, users, histories, user_features)
+
+    def _add_items(self, item_ids: NDArray, item_features: FeatureTable) -> NDArray[np.int32]:
+        return add_items(self, item_ids, item_features)
 
     def _predict(self, users: NDArray[np.int32], items: NDArray[np.int32]) -> NDArray[np.float32]:
         z = np.einsum("nd,nd->n", self.user_factors_[users], self.item_factors_[items])
@@ -258,85 +300,21 @@ class Hybrid(Recommender):
         return label_from_target(z.astype(np.float32), self.label_kind_)
 
     def recommend_history(
-        self,
-        histories: list[ArrayLike],
-        k: int = 10,
-        half_life: float = 10.0,
+        self, histories: list[ArrayLike], k: int = 10, half_life: float | None = None,
         candidates: ArrayLike | None = None,
     ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-        """Top-``k`` item indices for sessions known only by their recent views (oldest first).
-
-        The short-term input of a real-time feed: each view weighs ``0.5 ** (age / half_life)``
-        (age 0 = the latest), so the feed follows what was just watched. The EASE part sums the
-        weighted item-item rows; the MF part folds the session in as a user vector (a weighted ridge
-        solve assuming each view was a liked one, the training labels' upper quartile). Viewed items
-        are excluded.
-        """
-        self._check_fitted()
-        if not half_life > 0:
-            raise ValueError(f"half_life={half_life!r}, must be > 0")
-        rows, cols, vals = [], [], []
-        for r, seq in enumerate(histories):
-            seq = np.asarray(seq, dtype=np.int32).ravel()
-            if len(seq) and (seq.min() < 0 or seq.max() >= self.n_items):
-                raise KeyError(f"history {r}: item indices must be in [0, {self.n_items})")
-            rows.append(np.full(len(seq), r))
-            cols.append(seq)
-            vals.append(0.5 ** (np.arange(len(seq))[::-1] / half_life))
-        n = len(histories)
-        none = np.zeros(0, np.int64)
-        cells = (np.concatenate(rows) if rows else none, np.concatenate(cols) if cols else none)
-        weights = np.concatenate(vals).astype(np.float32) if vals else np.zeros(0, np.float32)
-        hist = sp.csr_matrix((weights, cells), shape=(n, self.n_items))
-        p = fold_in(hist, self.item_factors_, self.item_bias_, self.liked_target_, self.choice_.mf_reg)
-        if self.ease_values_ is not None:
-            # Residual EASE input: each view carries the liked label minus the video's bias.
-            hist = hist.multiply((self.liked_target_ - self.item_bias_)[None, :]).tocsr()
-
-        def score(batch: NDArray[np.int32]) -> NDArray[np.float32]:
-            return self._blend(hist[batch], p[batch], np.zeros(len(batch), np.float32))
-
-        exclude = [np.unique(np.asarray(s, dtype=np.int32)) for s in histories]
-        return self._rank(score, np.arange(n, dtype=np.int32), k, False, candidates, exclude)
+        """Top-``k`` item indices for new users known only by recent views (oldest first); see
+        :meth:`recommend_session_indices`, which this wraps (``half_life`` overrides the model's)."""
+        return recommend_history(self, histories, k, half_life, candidates)
 
     def item_embeddings(self) -> NDArray[np.float32]:
-        """MF item factors, shape (n_items, embedding_size); do not modify."""
+        """MF item factors, shape (n_items, factors); do not modify."""
         self._check_fitted()
         return self.item_factors_
 
     # ------------------------------------------------------------------------------------- persistence
     def _get_state(self) -> tuple[dict[str, NDArray], dict[str, Any]]:
-        tensors = {
-            "user_factors": self.user_factors_,
-            "user_bias": self.user_bias_,
-            "item_factors": self.item_factors_,
-            "item_bias": self.item_bias_,
-            "log_popularity": self.log_popularity_,
-        }
-        if self.ease_weights_ is not None:
-            tensors["ease_weights"] = self.ease_weights_
-        if self.ease_values_ is not None:
-            tensors["ease_values"] = self.ease_values_
-        if self.user_map_ is not None and self.user_map_bias_ is not None:
-            tensors["user_map"], tensors["user_map_bias"] = self.user_map_, self.user_map_bias_
-        extra = {
-            "label_kind": self.label_kind_,
-            "global_mean": self.global_mean_,
-            "liked_target": self.liked_target_,
-            "choice": self.choice_.to_dict(),
-            "user_pipe": None if self.user_pipe_ is None else self.user_pipe_.to_json(),
-        }
-        return tensors, extra
+        return get_state(self)
 
     def _set_state(self, tensors: dict[str, NDArray], extra: dict[str, Any]) -> None:
-        for name in ("user_factors", "user_bias", "item_factors", "item_bias", "log_popularity"):
-            setattr(self, name + "_", np.asarray(tensors[name], np.float32))
-        self.ease_weights_ = tensors.get("ease_weights")
-        self.ease_values_ = tensors.get("ease_values")
-        self.user_map_ = tensors.get("user_map")
-        self.user_map_bias_ = tensors.get("user_map_bias")
-        self.label_kind_ = extra["label_kind"]
-        self.global_mean_ = float(extra["global_mean"])
-        self.liked_target_ = float(extra["liked_target"])
-        self.choice_ = Choice.from_dict(extra["choice"])
-        self.user_pipe_ = None if extra["user_pipe"] is None else FeaturePipeline.from_json(extra["user_pipe"])
+        set_state(self, tensors, extra)

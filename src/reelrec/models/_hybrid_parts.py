@@ -127,23 +127,74 @@ def ease_weights(gram: NDArray[np.float64], reg: float) -> NDArray[np.float32]:
 
 
 def fold_in(
-    hist: sp.csr_matrix, item_factors: NDArray[np.float32], item_bias: NDArray[np.float32], target: float, reg: float
+    weights: sp.csr_matrix,
+    targets: sp.csr_matrix,
+    item_factors: NDArray[np.float32],
+    item_bias: NDArray[np.float32],
+    reg: float,
+    prior: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float32]:
-    """MF user vectors of sessions: ``min_p sum_j w_j (target - c_j - q_j . p)^2 + reg |p|^2`` per row.
+    """MF user vectors of sessions: ``min_p sum_j w_j (t_j - c_j - q_j . p)^2 + reg |p - p0|^2`` per row.
 
-    ``hist`` holds one row per session with view weights ``w_j``; each view is assumed to carry the
-    label ``target`` (centred), so a session is placed where its videos would be liked.
+    ``weights`` holds one row per session with view weights ``w_j`` (recency), ``targets`` the same
+    pattern with each view's centred label ``t_j``; ``prior`` (``p0``, default 0) is the user's
+    trained vector (or the one their features predict), so a known user's history moves their vector
+    rather than replacing it.
     """
     k = item_factors.shape[1]
-    out = np.zeros((hist.shape[0], k), np.float32)
+    out = np.zeros((weights.shape[0], k), np.float32) if prior is None else prior.astype(np.float32).copy()
     ridge = reg * np.eye(k)
-    for r in range(hist.shape[0]):
-        lo, hi = hist.indptr[r], hist.indptr[r + 1]
+    for r in range(weights.shape[0]):
+        lo, hi = weights.indptr[r], weights.indptr[r + 1]
         if lo == hi:
             continue
-        cols, w = hist.indices[lo:hi], hist.data[lo:hi].astype(np.float64)
+        cols, w = weights.indices[lo:hi], weights.data[lo:hi].astype(np.float64)
+        t = targets.data[lo:hi].astype(np.float64)
         q = item_factors[cols].astype(np.float64)
-        out[r] = np.linalg.solve(q.T @ (q * w[:, None]) + ridge, q.T @ (w * (target - item_bias[cols])))
+        rhs = q.T @ (w * (t - item_bias[cols])) + reg * out[r].astype(np.float64)
+        out[r] = np.linalg.solve(q.T @ (q * w[:, None]) + ridge, rhs)
+    return out
+
+
+def ials_fold_in(
+    confidence: sp.csr_matrix, item_factors: NDArray[np.float32], reg: float, prior: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
+    """iALS user vectors of sessions: ``(Y'Y + Y'(C - I)Y + reg I) x = Y'C 1 + reg x0`` per row.
+
+    ``confidence`` holds ``c_j - 1`` of each history view; ``prior`` (default 0) as in :func:`fold_in`.
+    """
+    k = item_factors.shape[1]
+    yy = item_factors.T.astype(np.float64) @ item_factors.astype(np.float64) + reg * np.eye(k)
+    out = np.zeros((confidence.shape[0], k), np.float32) if prior is None else prior.astype(np.float32).copy()
+    for r in range(confidence.shape[0]):
+        lo, hi = confidence.indptr[r], confidence.indptr[r + 1]
+        if lo == hi:
+            continue
+        cols, c = confidence.indices[lo:hi], confidence.data[lo:hi].astype(np.float64)
+        f = item_factors[cols].astype(np.float64)
+        rhs = f.T @ (1.0 + c) + reg * out[r].astype(np.float64)
+        out[r] = np.linalg.solve(yy + (f.T * c) @ f, rhs)
+    return out
+
+
+def ials_confidence(
+    user: NDArray[np.int32], item: NDArray[np.int32], label: NDArray[np.float32], kind: str, alpha: float,
+    shape: tuple[int, int],
+) -> sp.csr_matrix:
+    """``c - 1`` of every distinct pair: ``alpha * log1p(count)`` for counts, ``alpha`` otherwise."""
+    strength = np.log1p(np.maximum(label.astype(np.float64), 0.0)) if kind == "count" else np.ones(len(label))
+    return sp.csr_matrix(((alpha * strength).astype(np.float32), (user, item)), shape=shape)
+
+
+def simplex(parts: int, steps: int) -> list[tuple[float, ...]]:
+    """Every weight vector of ``parts`` non-negative multiples of ``1 / steps`` summing to 1."""
+    if parts == 1:
+        return [(1.0,)]
+    out = []
+    for first in range(steps + 1):
+        for rest in simplex(parts - 1, steps - first) if first < steps else [(0.0,) * (parts - 1)]:
+            scale = (steps - first) / steps
+            out.append((round(first / steps, 6), *(round(r * scale, 6) for r in rest)))
     return out
 
 

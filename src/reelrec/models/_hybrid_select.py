@@ -1,4 +1,4 @@
-"""The hybrid model's automatic choices: penalties and blend weights picked on a carved validation holdout."""
+"""The hybrid model's automatic choices: penalties, factor count and blend weights picked on a carved holdout."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from reelrec.models._ease import item_gram
-from reelrec.models._hybrid_parts import FEATURE_REG, ease_weights, ridge_map, standardise_rows
+from reelrec.models._hybrid_parts import (
+    FEATURE_REG,
+    ease_weights,
+    ials_confidence,
+    ridge_map,
+    simplex,
+    standardise_rows,
+)
 from reelrec.models._hybrid_valid import catalogue_ndcg, impression_ndcg
+from reelrec.models._ials import implicit_als
 
 if TYPE_CHECKING:
     from reelrec.models._hybrid import Hybrid
@@ -24,13 +32,26 @@ _GAIN_CLIP = 5.0
 
 @dataclass
 class Choice:
-    """What the fit chose on validation, and the validation NDCG@10 of every option it tried."""
+    """What the fit chose on validation, and the validation NDCG@10 of every option it tried.
+
+    ``blend_weight``, ``ease_weight`` and ``ials_weight`` are the shares of the MF label head, EASE
+    and iALS in the blend (they sum to 1).
+    """
 
     mf_reg: float
     ease_reg: float
     blend_weight: float
     cold_weight: float
     validation: dict[str, float] = field(default_factory=dict)
+    embedding_size: int = 0
+    ease_weight: float = -1.0
+    ials_weight: float = 0.0
+    ials_reg: float = 1.0
+    ials_alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.ease_weight < 0:  # artifacts written before the three-way blend
+            self.ease_weight = 1.0 - self.blend_weight
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,24 +70,52 @@ def make_judge(
     item: NDArray[np.int32],
     label: NDArray[np.float32],
     seen: sp.csr_matrix,
+    rating_judge: str = "both",
 ) -> Judge:
     """Validation NDCG@10 of a (validation users x catalogue) score matrix.
 
     Watch-ratio logs: held-out views ranked among themselves, gain = watch ratio clipped at 5.
-    Other kinds: the whole catalogue ranked, training items masked; relevant = rating >= 4 for
-    ratings, any held-out interaction otherwise.
+    Other kinds: the whole catalogue ranked, training items masked, relevant = any held-out
+    interaction; for ratings ``rating_judge="high"`` counts only ratings >= 4 and ``"both"`` (the
+    default) averages the two readings, since a ratings log is read both ways and one
+    configuration must serve both.
     """
     if kind == "watch_ratio":
         gain = np.clip(label.astype(np.float64), 0.0, _GAIN_CLIP)
         return lambda s: impression_ndcg(rows.astype(np.int32), s[rows, item], gain)
-    rel = label >= 4.0 if kind == "rating" else np.ones(len(label), bool)
-    relevant = sp.csr_matrix((np.ones(int(rel.sum()), np.float32), (rows[rel], item[rel])), shape=seen.shape)
-    return lambda s: catalogue_ndcg(s, seen, relevant)
+
+    def relevant(mask: NDArray[np.bool_]) -> sp.csr_matrix:
+        ones = np.ones(int(mask.sum()), np.float32)
+        return sp.csr_matrix((ones, (rows[mask], item[mask])), shape=seen.shape)
+
+    every = relevant(np.ones(len(label), bool))
+    if kind != "rating":
+        return lambda s: catalogue_ndcg(s, seen, every)
+    high = relevant(label >= 4.0)
+    if rating_judge == "high":
+        return lambda s: catalogue_ndcg(s, seen, high)
+    return lambda s: 0.5 * (catalogue_ndcg(s.copy(), seen, high) + catalogue_ndcg(s, seen, every))
 
 
-def _best(scores: dict[Any, float]) -> Any:
-    """The option with the highest score; ties go to the first tried."""
-    return max(scores, key=lambda key: scores[key])
+def walk(n: int, score: Callable[[int], float]) -> int:
+    """Index of the best grid point found by a local walk from the middle (a unimodal curve: ~3 fits, not n)."""
+    seen: dict[int, float] = {}
+
+    def at(i: int) -> float:
+        if i not in seen:
+            seen[i] = score(i)
+        return seen[i]
+
+    i = n // 2
+    at(i)
+    while True:
+        for j in (i - 1, i + 1):
+            if 0 <= j < n:
+                at(j)
+        best = max(seen, key=lambda j: (seen[j], -abs(j - n // 2)))
+        if best == i:
+            return i
+        i = best
 
 
 def choose(
@@ -83,76 +132,131 @@ def choose(
 ) -> Choice:
     """Fit every option on the pairs outside ``held`` and keep what ranks ``held`` best.
 
-    Order: the MF penalty, then the EASE penalty, then the blend weight of the two chosen
-    components, then the popularity weight for cold users (validation users scored from features).
+    Order: the MF penalty (a walk over the grid), the MF factor count at that penalty, the EASE
+    penalty (a walk, one Gram matrix), the iALS setting (not on impression logs), then the blend
+    weights on a simplex grid, then the popularity weight for cold users (validation users scored
+    from their features).
     """
     n_users, n_items = shape
+    k0 = int(model.embedding_size)
     if not held.any():
-        return Choice(model.mf_regs[0], 1.0, 0.5, 0.5)
+        return Choice(model.mf_regs[0], 1.0, 0.5, 0.5, embedding_size=k0)
     train = ~held
     val_users = np.unique(user[held])
     row_of = np.full(n_users, -1, np.int64)
     row_of[val_users] = np.arange(len(val_users))
     x_train = sp.csr_matrix((np.ones(int(train.sum()), np.float32), (user[train], item[train])), shape=shape)
-    judge = make_judge(kind, row_of[user[held]], item[held], label[held], x_train[val_users])
+    judge = make_judge(kind, row_of[user[held]], item[held], label[held], x_train[val_users], model.rating_judge)
     log: dict[str, float] = {}
+    sweeps = max(2, int(model.epochs) // 2)  # the ranking of options settles long before the factors do
 
-    mf_scores: dict[float, float] = {}
-    mf_best: tuple[Any, ...] = ()
-    for reg in model.mf_regs:
-        # Half the sweeps while choosing: the ranking of penalties settles long before the factors do.
-        mean, p, b, q, c = model.fit_mf(user[train], item[train], y[train], shape, reg, max(2, int(model.epochs) // 2))
-        s = p[val_users] @ q.T + b[val_users, None] + c[None, :]
-        mf_scores[reg] = log[f"mf reg={reg:g}"] = judge(s.copy())
-        if _best(mf_scores) == reg:
-            mf_best = (s, mean, p, b, q, c)
-    mf_reg = _best(mf_scores)
-    s_mf = standardise_rows(mf_best[0])
+    mf: dict[tuple[int, float], tuple[float, tuple[Any, ...]]] = {}
 
-    ease_reg, blend = 1.0, 1.0
+    def mf_at(k: int, reg: float) -> float:
+        if (k, reg) not in mf:
+            mean, p, b, q, c = model.fit_mf(user[train], item[train], y[train], shape, reg, sweeps, k)
+            s = p[val_users] @ q.T + b[val_users, None] + c[None, :]
+            mf[(k, reg)] = (judge(s.copy()), (s, mean, p, b, q, c))
+            log[f"mf k={k} reg={reg:g}"] = mf[(k, reg)][0]
+        return mf[(k, reg)][0]
+
+    mf_reg = model.mf_regs[walk(len(model.mf_regs), lambda i: mf_at(k0, model.mf_regs[i]))]
+    for k in model.other_sizes:
+        mf_at(int(k), mf_reg)
+    k_best = max((k for k, r in mf if r == mf_reg), key=lambda k: mf[(k, mf_reg)][0])
+    mf_best = mf[(k_best, mf_reg)][1]
+    parts = {"mf": standardise_rows(mf_best[0])}
+
+    ease_reg = 1.0
     if use_ease:
-        x_ease = x_train
-        if model.ease_input == "residual":
-            _, mean, p, b, q, c = mf_best
-            resid = y[train] - mean - b[user[train]] - c[item[train]]
-            x_ease = sp.csr_matrix((resid.astype(np.float32), (user[train], item[train])), shape=shape)
-        gram = item_gram(x_ease)
-        counts = np.diag(gram)
-        anchor = float(counts[counts > 0].mean())
-        ease_scores: dict[float, float] = {}
-        s_ease = s_mf
-        for scale in model.ease_scales:
-            reg = scale * anchor
-            s = np.asarray(x_ease[val_users] @ ease_weights(gram, reg), np.float32)
-            ease_scores[reg] = log[f"ease reg={reg:.4g}"] = judge(s.copy())
-            if _best(ease_scores) == reg:
-                s_ease = s
-        del gram
-        ease_reg = _best(ease_scores)
-        s_ease = standardise_rows(s_ease)
-        blend_scores: dict[float, float] = {}
-        for w in np.linspace(0.0, 1.0, int(model.blend_steps) + 1):
-            w = round(float(w), 6)
-            blend_scores[w] = log[f"blend w={w:g}"] = judge((1 - w) * s_ease + w * s_mf)
-        blend = _best(blend_scores)
+        ease_reg, parts["ease"] = _choose_ease(model, x_train, y, user, item, train, mf_best, val_users, judge, log)
+    ials = (1.0, 1.0)
+    if kind != "watch_ratio" and model.ials_options:
+        ials, parts["ials"] = _choose_ials(model, kind, user, item, label, train, shape, val_users, judge, log)
+
+    names = list(parts)
+    blend: dict[tuple[float, ...], float] = {}
+    for w in simplex(len(names), int(model.blend_steps)):
+        mix = sum((np.float32(wi) * parts[n] for wi, n in zip(w, names, strict=True)), np.zeros(1, np.float32))
+        blend[w] = log["blend " + " ".join(f"{n}={wi:g}" for n, wi in zip(names, w, strict=True))] = judge(mix)
+    best_w: tuple[float, ...] = max(blend, key=blend.__getitem__)
+    weights = dict(zip(names, best_w, strict=True))
 
     cold = 1.0
     if user_design is not None:
-        _, _, p, b, q, c = mf_best
-        has_pairs = np.bincount(user[train], minlength=n_users) > 0
-        known = has_pairs.copy()
-        known[val_users] = False
-        if known.sum() < 10:
-            # Small data where nearly every user is a validation user: map from everyone (optimistic).
-            known = has_pairs
-        if known.any():
-            w_map, w0 = ridge_map(user_design[known], np.hstack([p, b[:, None]])[known], FEATURE_REG)
-            pb = np.asarray(user_design[val_users] @ w_map + w0, np.float32)
-            k = q.shape[1]
-            s_cold = standardise_rows(pb[:, :k] @ q.T + pb[:, k, None] + c[None, :])
-            pop = np.log1p(np.asarray(x_train.sum(axis=0), np.float32)).ravel()
-            s_pop = standardise_rows(np.broadcast_to(pop, s_cold.shape).copy())
-            cold_scores = {v: judge((1 - v) * s_cold + v * s_pop) for v in COLD_WEIGHTS}
-            log.update({f"cold pop={v:g}": s for v, s in cold_scores.items()})
-            cold = _best(cold_scores)
-    return Choice(float(mf_reg), float(ease_reg), float(blend), float(cold), log)
+        cold = _choose_cold(user_design, mf_best, user, train, val_users, x_train, n_users, judge, log)
+    return Choice(
+        float(mf_reg), float(ease_reg), weights["mf"], float(cold), log, embedding_size=int(k_best),
+        ease_weight=weights.get("ease", 0.0), ials_weight=weights.get("ials", 0.0),
+        ials_reg=float(ials[0]), ials_alpha=float(ials[1]),
+    )
+
+
+def _choose_ease(
+    model: Hybrid, x_train: sp.csr_matrix, y: NDArray[np.float32], user: NDArray[np.int32],
+    item: NDArray[np.int32], train: NDArray[np.bool_], mf_best: tuple[Any, ...], val_users: NDArray[np.integer],
+    judge: Judge, log: dict[str, float],
+) -> tuple[float, NDArray[np.float32]]:
+    """EASE penalty by a walk over multiples of the mean item count, all from one Gram matrix."""
+    x_ease = x_train
+    if model.ease_input == "residual":
+        _, mean, _, b, _, c = mf_best
+        resid = y[train] - mean - b[user[train]] - c[item[train]]
+        x_ease = sp.csr_matrix((resid.astype(np.float32), (user[train], item[train])), shape=x_train.shape)
+    gram = item_gram(x_ease)
+    counts = np.diag(gram)
+    anchor = float(counts[counts > 0].mean()) if (counts > 0).any() else 1.0
+    regs = [s * anchor for s in model.ease_scales]
+    found: dict[int, NDArray[np.float32]] = {}
+
+    def at(i: int) -> float:
+        s = np.asarray(x_ease[val_users] @ ease_weights(gram, regs[i]), np.float32)
+        found[i] = s
+        log[f"ease reg={regs[i]:.4g}"] = score = judge(s.copy())
+        return score
+
+    best = walk(len(regs), at)
+    return regs[best], standardise_rows(found[best])
+
+
+def _choose_ials(
+    model: Hybrid, kind: str, user: NDArray[np.int32], item: NDArray[np.int32], label: NDArray[np.float32],
+    train: NDArray[np.bool_], shape: tuple[int, int], val_users: NDArray[np.integer], judge: Judge,
+    log: dict[str, float],
+) -> tuple[tuple[float, float], NDArray[np.float32]]:
+    """iALS (reg, alpha) among ``model.ials_options``: the implicit factor component of the blend."""
+    best, best_score, best_s = (1.0, 1.0), -1.0, np.zeros(0, np.float32)
+    for reg, alpha in model.ials_options:
+        extra = ials_confidence(user[train], item[train], label[train], kind, float(alpha), shape)
+        sweeps = max(2, int(model.epochs) // 2)
+        x, q = implicit_als(extra, int(model.ials_size), float(reg), sweeps, np.random.default_rng(model.seed))
+        s = x[val_users] @ q.T
+        log[f"ials reg={reg:g} alpha={alpha:g}"] = score = judge(s.copy())
+        if score > best_score:
+            best, best_score, best_s = (float(reg), float(alpha)), score, s
+    return best, standardise_rows(best_s)
+
+
+def _choose_cold(
+    user_design: sp.csr_matrix, mf_best: tuple[Any, ...], user: NDArray[np.int32], train: NDArray[np.bool_],
+    val_users: NDArray[np.integer], x_train: sp.csr_matrix, n_users: int, judge: Judge, log: dict[str, float],
+) -> float:
+    """Popularity's share for users scored from features (validation users mapped from their features)."""
+    _, _, p, b, q, c = mf_best
+    has_pairs = np.bincount(user[train], minlength=n_users) > 0
+    known = has_pairs.copy()
+    known[val_users] = False
+    if known.sum() < 10:
+        # Small data where nearly every user is a validation user: map from everyone (optimistic).
+        known = has_pairs
+    if not known.any():
+        return 1.0
+    w_map, w0 = ridge_map(user_design[known], np.hstack([p, b[:, None]])[known], FEATURE_REG)
+    pb = np.asarray(user_design[val_users] @ w_map + w0, np.float32)
+    k = q.shape[1]
+    s_cold = standardise_rows(pb[:, :k] @ q.T + pb[:, k, None] + c[None, :])
+    pop = np.log1p(np.asarray(x_train.sum(axis=0), np.float32)).ravel()
+    s_pop = standardise_rows(np.broadcast_to(pop, s_cold.shape).copy())
+    scores = {v: judge((1 - v) * s_cold + v * s_pop) for v in COLD_WEIGHTS}
+    log.update({f"cold pop={v:g}": s for v, s in scores.items()})
+    return float(max(scores, key=lambda v: scores[v]))

@@ -135,6 +135,8 @@ class TwoTowerNet(nn.Module):
             if table is not None:
                 nn.init.zeros_(table.weight)
         self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+        #: Return ``[out | first-layer pre-activation | taste bag]`` from :meth:`user_vectors` (export).
+        self.export_inputs = False
         self.offset = nn.Parameter(torch.zeros(()))
 
     def user_vectors(
@@ -149,31 +151,61 @@ class TwoTowerNet(nn.Module):
         ``history`` is either a (n, L) zero-padded code matrix, or flat codes with ``history_offsets``
         (n,) as for ``nn.EmbeddingBag``; ``None`` means no user has a history (cold start).
         ``history_labels`` (same shape as ``history``) are the standardised labels of those videos.
+        With :attr:`export_inputs` set, the first layer's pre-activation and the taste bag follow the
+        output (``[out | pre | taste]``): the state a session later shifts.
         """
-        parts = [self.user_enc(x)]
         n = len(x)
+        bag = has = taste = None
+        if self.history is not None and history is not None:
+            bag = self.history(history, history_offsets)
+            has = (bag.abs().sum(1, keepdim=True) > 0).to(bag.dtype)
+        if self.taste is not None and history is not None and history_labels is not None:
+            if history_offsets is None:
+                counts = (history > 0).sum(1)
+            else:
+                counts = torch.diff(history_offsets, append=history_offsets.new_tensor([len(history)]))
+            taste = self.taste(history, history_offsets, per_sample_weights=history_labels.to(x.dense.dtype))
+            taste = taste / counts.clamp(min=1).to(taste.dtype)[:, None]
+        return self.user_vectors_from_bags(x, bag, has, taste, n)
+
+    def user_vectors_from_bags(
+        self,
+        x: SideInputs,
+        bag: torch.Tensor | None,
+        has: torch.Tensor | None,
+        taste: torch.Tensor | None,
+        n: int | None = None,
+    ) -> torch.Tensor:
+        """User tower output from ready history bags (``None``: no history); see :meth:`user_vectors`."""
+        n = len(x) if n is None else n
+        parts = [self.user_enc(x)]
         if self.history is not None:
-            if history is None:
-                parts += [x.dense.new_zeros((n, self.history.embedding_dim)), x.dense.new_zeros((n, 1))]
-            else:
-                bag = self.history(history, history_offsets)
-                has = (bag.abs().sum(1, keepdim=True) > 0).to(bag.dtype)
-                parts += [bag, has]
+            zeros = x.dense.new_zeros((n, self.history.embedding_dim))
+            parts += [zeros, x.dense.new_zeros((n, 1))] if bag is None or has is None else [bag, has]
         if self.taste is not None:
-            if history is None or history_labels is None:
-                parts.append(x.dense.new_zeros((n, self.taste.embedding_dim)))
-            else:
-                if history_offsets is None:
-                    counts = (history > 0).sum(1)
-                else:
-                    counts = torch.diff(history_offsets, append=history_offsets.new_tensor([len(history)]))
-                taste = self.taste(history, history_offsets, per_sample_weights=history_labels.to(x.dense.dtype))
-                parts.append(taste / counts.clamp(min=1).to(taste.dtype)[:, None])
+            parts.append(x.dense.new_zeros((n, self.taste.embedding_dim)) if taste is None else taste)
         h = torch.cat(parts, 1) if parts[0].shape[1] or len(parts) > 1 else x.dense.new_ones((len(x), 1))
-        out = self.user_mlp(h)
+        pre = self.first_user_layer()(h)
+        out = self.user_mlp[1:](pre)
         if x.ids is not None and self.user_bias is not None:
             out = out + F.pad(self.user_bias(x.ids), (self.layout.user_dim - 1, 0))
+        if self.export_inputs:
+            kept = [out, pre]
+            if self.taste is not None:
+                kept.append(parts[-1])
+            return torch.cat(kept, 1)
         return out
+
+    def first_user_layer(self) -> nn.Linear:
+        """The user MLP's first (linear) layer: its input holds the history bags."""
+        layer = self.user_mlp[0]
+        assert isinstance(layer, nn.Linear)
+        return layer
+
+    def history_columns(self) -> tuple[int, int]:
+        """Where the history bag starts in the user MLP's input, and the bag width (0: no bag)."""
+        width = 0 if self.history is None else self.history.embedding_dim
+        return self.user_enc.out_dim, width
 
     def item_vectors(self, x: SideInputs) -> torch.Tensor:
         """Item tower output, shape (n, item_dim)."""

@@ -5,6 +5,7 @@ Stability: provisional.
 
 from reelrec.scale._batches import ShardStream, assign_shards, iter_batches
 from reelrec.scale._convert import convert_log, store_from_dataset
+from reelrec.scale._fit import fit_store
 from reelrec.scale._kuairec import find_sharded_kuairec, load_kuairec_sharded
 from reelrec.scale._pairs import PairBlock
 from reelrec.scale._run import train_sharded
@@ -52,6 +53,7 @@ __all__ = [
     "distributed_session",
     "env_info",
     "find_sharded_kuairec",
+    "fit_store",
     "index_batches",
     "init_distributed",
     "is_main_process",

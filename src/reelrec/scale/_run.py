@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from reelrec.data._dataset import Dataset, Interactions
+from reelrec.models._two_tower import TwoTower
+from reelrec.scale._fit import fit_store
 from reelrec.scale._store import ShardStore, is_store
 from reelrec.training.distributed import barrier, current, rank0_first
 
@@ -63,7 +65,7 @@ def train_sharded(config: Any, data: str | Path, out: str | Path) -> dict[str, A
     if config.data.duplicates != "keep" and "duplicates" in config.data.model_fields_set:
         raise ValueError(f"data.duplicates={config.data.duplicates!r}: out of core, repeat views are averaged ('keep')")
     model = config.build_model()
-    if not hasattr(model, "fit_store"):
+    if not isinstance(model, TwoTower):
         raise ValueError(
             f"model {model.name!r} trains in memory only; out-of-core training (--stream) supports two-tower"
         )
@@ -75,7 +77,7 @@ def train_sharded(config: Any, data: str | Path, out: str | Path) -> dict[str, A
     train_data = dataset if split is None else split.train
     prepare_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    model.fit_store(train_data, store)
+    fit_store(model, train_data, store)
     fit_seconds = time.perf_counter() - started
     result: dict[str, Any] = {
         "model": model.name,
