@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from reelrec.data import Dataset, IdMap, Interactions
 from reelrec.models import Recommender, create_model
+from reelrec.models._fold import history_scale, view_weights
 from reelrec.models._history import History
 
 N_PER_CLUSTER = 20
@@ -113,10 +115,33 @@ def test_a_heavier_history_weight_moves_a_known_user_further(fitted):
     data = two_clusters()
     hist = History.of(B[:3], np.full(3, 2.0))
     gaps = []
-    for weight in (0.0, 1.0, 4.0):
+    # 15 training views against a prior of 20: the weight must pass ~1.5 before it lifts a view above 1.
+    for weight in (0.0, 4.0, 16.0):
         model = create_model("ease", reg=5.0, history_weight=weight).fit(data)
         gaps.append(_b_minus_a(model, hist, 0))
     assert gaps[0] < gaps[1] < gaps[2]
+
+
+def test_the_history_block_weight_grows_with_the_evidence():
+    # A heavy user (500 training views): under the block rule one view must not carry what twenty do.
+    seen = sp.csr_matrix(np.ones((1, 600), np.float32) * (np.arange(600) < 500))
+    users = np.asarray([0], np.int32)
+    one = view_weights(users, [History.of(B[:1], [2.0])], seen, 2.0)[0].sum()
+    twenty = view_weights(users, [History.of(np.arange(500, 520), np.full(20, 2.0))], seen, 2.0)[0].sum()
+    assert one < 0.2 * twenty
+    assert twenty < 2.0 * 500  # never more than history_weight times the training block
+    # With no prior (the earlier rule) both carry the full block: the failure this rule fixes.
+    r1, r20 = History.of(B[:1], [2.0]).recency_weights(), History.of(B, np.full(20, 2.0)).recency_weights()
+    assert history_scale(500, r1, 2.0, 0.0) * r1.sum() == pytest.approx(history_scale(500, r20, 2.0, 0.0) * r20.sum())
+
+
+@pytest.mark.parametrize("name", ["ease", "itemknn", "ials", "mf"])
+def test_one_view_moves_a_known_user_less_than_ten(fitted, name):
+    model = fitted[name]
+    one = _b_minus_a(model, History.of(B[:1], [2.0]), 0, B[:10])
+    ten = _b_minus_a(model, History.of(B[:10], np.full(10, 2.0)), 0, B[:10])
+    base = _b_minus_a(model, History.empty(), 0, B[:10])
+    assert base < one < ten, (base, one, ten)
 
 
 @pytest.mark.parametrize("name", FOLDING)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.models._base import Recommender
-from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, SKIP_WEIGHT, check_history_weight
+from reelrec.models._fold import BPR_HISTORY_WEIGHT, SKIP_WEIGHT, check_history_weight
 from reelrec.models._history import History
 from reelrec.models._space import Distribution, IntRange, LogUniform
 
@@ -128,7 +128,7 @@ class BPR(Recommender):
         reg: float = 0.01,
         batch_size: int = 1024,
         seed: int = 0,
-        history_weight: float = DEFAULT_HISTORY_WEIGHT,
+        history_weight: float = BPR_HISTORY_WEIGHT,
     ) -> None:
         self.embedding_size = embedding_size
         self.epochs = epochs

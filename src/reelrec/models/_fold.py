@@ -4,9 +4,16 @@ A KuaiRec user has about 1,750 training views, so five fresh views added as five
 not move the ranking. MF, iALS, EASE and ItemKNN therefore weigh the history *block* against the
 training block (BPR, fitted by gradient steps, balances it against an anchor instead; see there):
 each history view gets its recency weight (the newest 1, halving every ``half_life`` views back)
-times one scale ``s = max(1, history_weight * n_train / sum(recency))``. The history then carries at
-least ``history_weight`` times the training block's total weight, and never less than the same views
-would carry as training rows (a new or light user's history counts view for view).
+times one scale
+
+    ``s = max(1, history_weight * n_train / (R + prior_views))``,  ``R = sum(recency)``.
+
+The block's total weight ``history_weight * n_train * R / (R + prior_views)`` grows with the
+evidence: a pseudo-count of ``prior_views`` views stands for the lifetime profile, so one fresh view
+moves a heavy user a little and twenty move them a lot, approaching ``history_weight`` times the
+training block's weight. A view never counts less than it would as a training row (a new or light
+user's history counts view for view). The earlier rule (``prior_views = 0``) let a single view carry
+the whole training block's weight and drowned the profile at short histories.
 """
 
 from __future__ import annotations
@@ -17,9 +24,15 @@ from numpy.typing import NDArray
 
 from reelrec.models._history import DEFAULT_HALF_LIFE, History
 
-#: Default weight of the history block relative to the training block (1: the same total weight).
-#: Checked on a validation split carved from MovieLens-100K training data (docs/models.md).
-DEFAULT_HISTORY_WEIGHT = 1.0
+#: Default weight of the full history block relative to the training block (MF, iALS, EASE,
+#: ItemKNN). Chosen with ``PRIOR_VIEWS`` on the session validation splits of MovieLens-100K and
+#: synthetic drifting KuaiRec (benchmarks/session_tune.py; docs/models.md, "Session history").
+DEFAULT_HISTORY_WEIGHT = 2.0
+#: Pseudo-count, in (recency-weighted) views, that the lifetime profile holds against the history:
+#: the history gets half its full block weight once ``sum(recency)`` reaches it. Read at call time.
+PRIOR_VIEWS = 20.0
+#: BPR's default weight of its history term (a different quantity, not part of the block rule).
+BPR_HISTORY_WEIGHT = 1.0
 #: A skipped video's weight, as a share of a watched one's, where a model reads a skip as a
 #: (negative) row of the history vector (EASE, ItemKNN). Not tuned: no public log here has skips.
 SKIP_WEIGHT = 0.25
@@ -31,12 +44,15 @@ def check_history_weight(value: float) -> None:
         raise ValueError(f"history_weight={value!r}, must be a finite number >= 0")
 
 
-def history_scale(n_train: int, recency: NDArray[np.float32], history_weight: float) -> float:
+def history_scale(
+    n_train: int, recency: NDArray[np.float32], history_weight: float, prior_views: float | None = None
+) -> float:
     """The scale ``s`` of every history view's recency weight (see the module docstring)."""
+    prior = PRIOR_VIEWS if prior_views is None else prior_views
     total = float(recency.sum())
     if total <= 0:
         return 1.0
-    return max(1.0, history_weight * n_train / total)
+    return max(1.0, history_weight * n_train / (total + prior))
 
 
 def train_counts(seen: sp.csr_matrix, users: NDArray[np.int32]) -> NDArray[np.int64]:
