@@ -27,7 +27,10 @@ def test_item_scores_drop_padding_and_add_details(artifact_root, toy):
     items = np.array([3, 0, -1], np.int32)
     scores = np.array([2.0, 1.0, np.nan], np.float32)
     plain = item_scores(state, items, scores)
-    assert plain == [{"item_id": state.items.raw[3], "score": 2.0}, {"item_id": state.items.raw[0], "score": 1.0}]
+    assert plain == [
+        {"item_id": state.items.raw[3], "score": 2.0, "predicted_watch_ratio": None},
+        {"item_id": state.items.raw[0], "score": 1.0, "predicted_watch_ratio": None},
+    ]
     detailed = item_scores(state, items, scores, details=True, user=0)
     assert detailed[0]["prediction"] is None  # popularity does not regress
     assert detailed[0]["features"]["tags"] == toy.item_features.frame["tags"][3].to_list()

@@ -32,7 +32,8 @@ def test_exclude_seen_false_and_details(client, toy):
     body = r.json()
     assert len(body["items"]) == toy.n_items  # nothing excluded
     first = body["items"][0]
-    assert set(first) == {"item_id", "score", "prediction", "features"} and first["prediction"] is None
+    assert set(first) == {"item_id", "score", "predicted_watch_ratio", "prediction", "features"}
+    assert first["prediction"] is None and first["predicted_watch_ratio"] is None
     idx = toy.items.index([first["item_id"]])[0]
     assert first["features"]["tags"] == toy.item_features.frame["tags"][int(idx)].to_list()
 
