@@ -36,10 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from serve import N_ROWS, free_port, prepare_artifact, wait_ready  # the artifact and server helpers
-
 from reelrec.artifacts import load_artifact
 from reelrec.models import DEFAULT_MODEL, model_class
+from serve import N_ROWS, free_port, prepare_artifact, wait_ready  # the artifact and server helpers
 
 #: Lua shared by every scenario: ids to draw from and a JSON summary at the end.
 LUA_DONE = r"""
@@ -191,7 +190,8 @@ def main() -> None:
             (tmp / f"{name}.lua").write_text(text)
         port = free_port()
         log = tmp / "server.log"
-        proc = start_server(artifact, None if args.no_store else tmp / "events.db", port, args.workers, args.server_cpus, log)
+        store = None if args.no_store else tmp / "events.db"
+        proc = start_server(artifact, store, port, args.workers, args.server_cpus, log)
         results: dict[str, Any] = {}
         try:
             asyncio.run(wait_ready(port, proc, log))

@@ -54,11 +54,14 @@ def main() -> None:
             for name in args.models:
                 params: dict[str, Any] = {"seed": 0} if name in ("ials", "mf", "bpr") else {}
                 model = create_model(name, **params).fit(val.train)
-                blind = {n: evaluate_session(model, val, n, args.k, relevance=rel, blind=True).metrics[key] for n in REVEAL}
+                blind = {
+                    n: evaluate_session(model, val, n, args.k, relevance=rel, blind=True).metrics[key] for n in REVEAL
+                }
                 for weight, prior in itertools.product(args.weights, args.priors):
                     model.history_weight = weight
                     _fold.PRIOR_VIEWS = prior
-                    row: dict[str, Any] = {"data": data.rstrip("/").split("/")[-1], "model": name, "weight": weight, "prior": prior}
+                    name_of_data = data.rstrip("/").split("/")[-1]
+                    row: dict[str, Any] = {"data": name_of_data, "model": name, "weight": weight, "prior": prior}
                     for n in REVEAL:
                         got = evaluate_session(model, val, n, args.k, relevance=rel).metrics[key]
                         row[f"N={n}"] = f"{got:.4f} ({got / blind[n] - 1:+.1%})"

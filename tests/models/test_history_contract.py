@@ -16,7 +16,8 @@ def _tiny() -> Dataset:
     users = rng.integers(0, 30, 600)
     items = rng.integers(0, 40, 600)
     inter = Interactions.from_arrays(users, items, rng.uniform(0, 2, 600).astype(np.float32))
-    return Dataset(interactions=inter, users=IdMap.from_values(np.arange(30)), items=IdMap.from_values(np.arange(100, 140)))
+    users_map, items_map = IdMap.from_values(np.arange(30)), IdMap.from_values(np.arange(100, 140))
+    return Dataset(interactions=inter, users=users_map, items=items_map)
 
 
 def test_history_validates_lengths_and_size() -> None:

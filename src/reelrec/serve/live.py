@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
