@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import HTTPException
+
 from reelrec.serve.schemas import ErrorOut, ValidationOut
 
 _DESCRIPTIONS = {
@@ -22,3 +24,9 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         code: {"model": ValidationOut if code == 422 else ErrorOut, "description": _DESCRIPTIONS[code]}
         for code in codes
     }
+
+
+def invalid(loc: list[str | int], msg: str, kind: str = "value_error") -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors (``loc`` below ``body``), for checks that need
+    the loaded model or the store."""
+    return HTTPException(422, detail=[{"loc": ["body", *loc], "msg": msg, "type": kind}])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from reelrec.serve.deps import current_state, only_query
 from reelrec.serve.live import LiveFeed, store_key
-from reelrec.serve.routes import errors
+from reelrec.serve.routes import errors, invalid
 from reelrec.serve.schemas import EventsOut, EventsRequest
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -39,25 +39,19 @@ def post_events(req: EventsRequest, request: Request) -> EventsOut:
     state = current_state(request)
     for n, e in enumerate(req.events):
         if state.users.key(e.user_id) is None:  # e.g. text where the data's user ids are integers
-            detail = [{
-                "loc": ["body", "events", n, "user_id"],
-                "msg": f"user_id {e.user_id!r} is not an id of this data's kind (integers, in canonical form)",
-                "type": "user_id_type",
-            }]
-            raise HTTPException(422, detail=detail)
+            msg = f"user_id {e.user_id!r} is not an id of this data's kind (integers, in canonical form)"
+            raise invalid(["events", n, "user_id"], msg, "user_id_type")
     raws = [e.item_id for e in req.events]
     idx = state.items.many(raws)
     if (idx < 0).any():
         bad = [int(i) for i in (idx < 0).nonzero()[0]]
         unknown = list(dict.fromkeys(repr(raws[i]) for i in bad))
-        detail = [{
-            "loc": ["body", "events", bad[0], "item_id"],
-            "msg": f"video ids not in the catalogue ({len(unknown)}): {', '.join(unknown[:_SHOWN])}"
+        msg = (
+            f"video ids not in the catalogue ({len(unknown)}): {', '.join(unknown[:_SHOWN])}"
             + (" ..." if len(unknown) > _SHOWN else "")
-            + " (register new videos with POST /v1/items)",
-            "type": "unknown_item",
-        }]
-        raise HTTPException(422, detail=detail)
+            + " (register new videos with POST /v1/items)"
+        )
+        raise invalid(["events", bad[0], "item_id"], msg, "unknown_item")
     item_raw = state.items.raw
     rows = [
         (

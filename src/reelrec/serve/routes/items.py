@@ -13,7 +13,7 @@ from reelrec.serve.encode import display_rows, item_scores, json_response
 from reelrec.serve.features import FeatureInputError
 from reelrec.serve.live_items import added, item_feature_kinds, item_table
 from reelrec.serve.ranking import UnsupportedError, similar_items
-from reelrec.serve.routes import errors
+from reelrec.serve.routes import errors, invalid
 from reelrec.serve.routes.events import require_live
 from reelrec.serve.schemas import MAX_K, ItemOut, NewItemsOut, NewItemsRequest, SimilarOut
 from reelrec.serve.state import ServingState
@@ -72,7 +72,7 @@ async def similar(
 
 
 def _invalid(loc: list[str | int], msg: str) -> HTTPException:
-    return HTTPException(422, detail=[{"loc": ["body", "items", *loc], "msg": msg, "type": "value_error"}])
+    return invalid(["items", *loc], msg)
 
 
 @router.post(

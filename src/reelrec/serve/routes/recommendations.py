@@ -18,7 +18,7 @@ from reelrec.serve.feed import apply_rules, pool_size, resolve_rules
 from reelrec.serve.live import Session, join_histories
 from reelrec.serve.ranking import UnsupportedError, recommend_new, recommend_user
 from reelrec.serve.reasons import because
-from reelrec.serve.routes import errors
+from reelrec.serve.routes import errors, invalid
 from reelrec.serve.routes.users import user_index
 from reelrec.serve.schemas import RecommendationsOut, RecommendRequest
 from reelrec.serve.session import HistoryInputError, check_scoring, rank_session, to_history
@@ -26,11 +26,6 @@ from reelrec.serve.settings import ServeSettings
 from reelrec.serve.state import ServingState
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
-
-
-def invalid(loc: list[str | int], msg: str, kind: str = "value_error") -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors, for checks that need the loaded model."""
-    return HTTPException(422, detail=[{"loc": ["body", *loc], "msg": msg, "type": kind}])
 
 
 def item_indices(state: ServingState, raw: list[Any], field: str) -> NDArray[np.int32]:
