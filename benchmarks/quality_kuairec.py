@@ -1,4 +1,4 @@
-"""KuaiRec-protocol quality: the default two-tower against the baselines on (synthetic) KuaiRec data.
+"""KuaiRec-protocol quality: the two-tower against the baselines on (synthetic) KuaiRec data.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""MovieLens-100K quality: the default two-tower against every baseline, under the reference protocol.
+"""MovieLens-100K quality: the two-tower against every baseline, under the reference protocol.
 
 Usage::
 

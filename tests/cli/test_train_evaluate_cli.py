@@ -18,6 +18,7 @@ from reelrec.synth import write_kuairec
 
 # A default-model run that takes seconds: tiny towers, few epochs, no validation split, no refit.
 _FAST_TWO_TOWER = """\
+model = "two-tower"
 seed = 3
 
 [training]
@@ -133,7 +134,17 @@ def test_train_generic_folder_prints_table(tmp_path, generic_dir, single_thread)
     assert pred.dtype == np.float32 and np.isfinite(pred).all()
 
 
-def test_train_default_model_from_toml_config_and_override(tmp_path, kuairec_dir, single_thread):
+def test_train_without_a_model_fits_the_default_hybrid(tmp_path, kuairec_dir, single_thread):
+    out = tmp_path / "default"
+    proc = run_cli("train", kuairec_dir, "--out", out, "--json", "--set", "params.embedding_size=8")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["model"] == "hybrid"
+    art = load_artifact(out, model_class)
+    assert art.model.name == "hybrid" and art.model.label_kind_ == "watch_ratio"
+    assert art.model.get_params()["embedding_size"] == 8
+
+
+def test_train_two_tower_from_toml_config_and_override(tmp_path, kuairec_dir, single_thread):
     config = tmp_path / "fast.toml"
     config.write_text(_FAST_TWO_TOWER)
     out = tmp_path / "tt"

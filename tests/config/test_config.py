@@ -100,3 +100,16 @@ def test_override_parsing():
             parse_override(bad)
     with pytest.raises(ValueError, match="is a value, not a table"):
         apply_overrides({"seed": 1}, ["seed.x=2"])
+
+
+def test_scale_out_runs_default_to_the_two_tower_but_a_named_model_wins() -> None:
+    from reelrec.models import DEFAULT_MODEL, SCALE_OUT_MODEL
+
+    assert load_config(None, []).model == DEFAULT_MODEL == "hybrid"
+    assert load_config(None, [], default_model=SCALE_OUT_MODEL).model == "two-tower"
+    assert load_config(None, ['model="mf"'], default_model=SCALE_OUT_MODEL).model == "mf"
+    # Two-tower options are accepted without naming the model when the run defaults to it ...
+    assert load_config(None, ["params.time_budget_s=5"], default_model=SCALE_OUT_MODEL).params == {"time_budget_s": 5}
+    # ... and refused, naming the field, for the in-memory default, which has no such option.
+    with pytest.raises(ValueError, match="params.time_budget_s"):
+        load_config(None, ["params.time_budget_s=5"])

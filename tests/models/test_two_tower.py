@@ -1,4 +1,4 @@
-"""The default two-tower model on tiny data: it learns the planted structure, cold start, persistence, resume."""
+"""The two-tower model on tiny data: it learns the planted structure, cold start, persistence, resume."""
 
 import json
 

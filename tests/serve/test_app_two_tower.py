@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def two_tower_root(tmp_path_factory, toy):
-    cls = model_class("two-tower")  # a broken import fails here: the default model must always load
+    cls = model_class("two-tower")  # a broken import fails here: the scale-out model must always load
     params = {**cls.fast_params(), "epochs": 1, "refit": False, "device": "cpu", "seed": 0}
     model = cls(**params).fit(toy)
     root = tmp_path_factory.mktemp("two-tower")

@@ -52,7 +52,7 @@ def bench(
     data: Annotated[Path, typer.Argument(help="KuaiRec folder/zip, MovieLens-100K folder, or generic folder.")],
     models: Annotated[
         str | None,
-        typer.Option("--models", help="Comma-separated model names; default: every baseline, notebook, two-tower."),
+        typer.Option("--models", help="Comma-separated model names; default: every baseline, notebook, hybrid."),
     ] = None,
     protocol: Annotated[
         str, typer.Option("--protocol", help="auto (kuairec when the data has a fully observed block, else "

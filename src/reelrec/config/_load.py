@@ -51,8 +51,13 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
     return out
 
 
-def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, overrides: Iterable[str] = (), default_model: str | None = None
+) -> RunConfig:
     """Build a :class:`RunConfig` from a TOML file (optional) and overrides.
+
+    ``default_model`` replaces the registry default when neither the file nor an override names a
+    model (out-of-core and multi-process runs default to the model that trains that way).
 
     Raises
     ------
@@ -75,6 +80,8 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             raise ValueError(f"{path}: not valid TOML ({exc})") from None
     overrides = list(overrides)
     data = apply_overrides(data, overrides)
+    if default_model is not None:
+        data.setdefault("model", default_model)
     config = validate_config(data, source)
     _refuse_ignored(config, overrides)
     return config

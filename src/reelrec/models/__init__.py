@@ -1,9 +1,10 @@
-"""Recommenders behind one contract: baselines, the notebook preset and the two-tower default."""
+"""Recommenders behind one contract: baselines, the notebook preset, the two-tower and the hybrid default."""
 
 from reelrec.models._base import Recommender
 from reelrec.models._registry import (
     BASELINES,
     DEFAULT_MODEL,
+    SCALE_OUT_MODEL,
     available_models,
     canonical_name,
     create_model,
@@ -14,6 +15,7 @@ __all__ = [
     "BASELINES",
     "DEFAULT_MODEL",
     "Recommender",
+    "SCALE_OUT_MODEL",
     "available_models",
     "canonical_name",
     "create_model",

@@ -23,8 +23,12 @@ _BUILTIN: dict[str, str] = {
 #: the notebook preset was first called ``seed``, which read like the ``seed`` argument.
 ALIASES: dict[str, str] = {"seed": "notebook"}
 
-#: The model ``reelrec train`` fits when no ``--model`` is given.
-DEFAULT_MODEL = "two-tower"
+#: The model ``reelrec train`` fits when no ``--model`` is given: closed-form parts whose penalties and
+#: blend are chosen on validation inside ``fit`` (docs/models.md, "Choosing the default").
+DEFAULT_MODEL = "hybrid"
+#: The default when training out of core (``--stream``, shard stores) or under ``torchrun``: the one
+#: model that streams its pairs and trains data-parallel.
+SCALE_OUT_MODEL = "two-tower"
 #: Non-neural reference models shown beside every evaluation.
 BASELINES: tuple[str, ...] = ("popularity", "item-mean", "mf", "ease", "itemknn", "ials", "bpr")
 

@@ -1,4 +1,4 @@
-"""The default recommender: a two-tower network trained for retrieval and watch-ratio regression at once."""
+"""The two-tower network: retrieval and watch-ratio heads trained at once; the model that streams and scales out."""
 
 from __future__ import annotations
 

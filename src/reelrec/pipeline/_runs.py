@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from reelrec.config import DataConfig, RunConfig, load_config
 from reelrec.config._load import format_errors
 from reelrec.data import Dataset
-from reelrec.models import BASELINES, Recommender, create_model, model_class
+from reelrec.models import BASELINES, SCALE_OUT_MODEL, Recommender, create_model, model_class
 
 if TYPE_CHECKING:
     from reelrec.eval import EvalProtocol, Split
@@ -66,16 +67,19 @@ def train_run(
 
     Under ``torchrun`` every rank loads the data (rank 0 first, so caches are built once) and trains
     its share of each batch (DistributedDataParallel); rank 0 alone evaluates and writes the artifact
-    while the others wait. ``stream=True`` (or ``data`` being a shard store, or a KuaiRec folder whose
+    while the others wait. Without a model named, such runs (and out-of-core ones) train the two-tower,
+    the model that trains data-parallel and streams; in memory the default is the hybrid. ``stream=True`` (or ``data`` being a shard store, or a KuaiRec folder whose
     big matrix is parquet shards) trains out of core with :func:`reelrec.scale.train_sharded`.
     """
     from reelrec.scale import distributed_session, is_store
 
-    config = load_config(config_path, overrides or [])
+    out_of_core = stream or is_store(data) or _parquet_only_kuairec(data)
+    scale_out = out_of_core or int(os.environ.get("WORLD_SIZE", "1")) > 1
+    config = load_config(config_path, overrides or [], default_model=SCALE_OUT_MODEL if scale_out else None)
     if quiet and config.training.progress == "auto":
         config.training.progress = False
     with distributed_session(config.device) as info:
-        if stream or is_store(data) or _parquet_only_kuairec(data):
+        if out_of_core:
             from reelrec.scale import train_sharded
 
             if events is not None:
