@@ -17,6 +17,7 @@ from reelrec.synth import write_kuairec
 from reelrec.training._parallel import data_parallel, rank_share, rank_slice
 
 SETTINGS = [
+    'model="two-tower"',  # named: a one-process run in memory would otherwise train the default hybrid
     "training.epochs=3",
     "params.embedding_size=16",
     "params.hidden=[32]",
