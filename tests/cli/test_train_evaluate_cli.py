@@ -182,7 +182,7 @@ def test_seed_makes_training_repeatable(tmp_path, mf_artifact, kuairec_dir, sing
         (("--set", "foo"), ("foo", "key.sub=value")),
         (("--set", "training.epochs=-1"), ("training.epochs", "-1")),
         (("--set", "training.epochz=2"), ("training.epochz", "unknown field")),
-        (("--set", "params.nosuch=1"), ("params.nosuch", "two-tower")),
+        (("--set", "params.nosuch=1"), ("params.nosuch", "hybrid")),
         (("--set", "training.epochs=2", "--set", "training.epochs.x=1"), ("training.epochs", "not a table")),
         (("--set", "training.x.y=1"), ("training.x", "unknown field")),
         (("--protocol", "bogus"), ("data.protocol", "bogus")),

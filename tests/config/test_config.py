@@ -75,7 +75,7 @@ def test_a_training_option_the_model_does_not_take_is_refused():
 
 
 def test_bad_param_value_is_named_by_the_model():
-    cfg = load_config(None, ["params.negatives=everything"])
+    cfg = load_config(None, ['model="two-tower"', "params.negatives=everything"])
     with pytest.raises(ValueError, match="negatives"):
         cfg.build_model()
 
