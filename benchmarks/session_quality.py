@@ -16,6 +16,10 @@ seed-averaged per-user NDCG@10, against the same model at N=0 and against EASE a
 ``blind`` is the control: the same model with the N revealed videos excluded but not passed as a
 history (excluding watched videos alone lifts every model), with the paired p-value against it.
 
+A model may be named ``NAME:RULE`` to rank with one of its scoring rules (``recommend(...,
+scoring=RULE)``), e.g. ``--models hybrid hybrid:catalogue``: the entries of one model share its fits
+(``--skips``, ``--refit`` and ``--rules`` use plain names, the default rule).
+
 ``--skips``: where videos co-viewed with the revealed swipe-aways (watch ratio < 0.3) rank at N=20,
 without and with passing those views as ``skipped`` (watch-ratio data only). ``--refit M``: model M
 folding 5 revealed views in against M retrained on train + those views. ``--rules M``: model M at N=5
@@ -55,6 +59,15 @@ def seeded(name: str) -> bool:
     return "seed" in inspect.signature(model_class(name).__init__).parameters
 
 
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``NAME`` or ``NAME:RULE`` -> (registry name, scoring rule or None), the rule checked against the model."""
+    name, _, rule = spec.partition(":")
+    cls = model_class(name)
+    if rule and rule not in cls.scorings:
+        raise SystemExit(f"--models {spec}: {name} has no scoring rule {rule!r} (rules: {', '.join(cls.scorings)})")
+    return name, rule or None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
@@ -83,17 +96,21 @@ def main() -> None:
     means: dict[tuple[str, int], list[float]] = {}
     blind: dict[tuple[str, int], list[np.ndarray]] = {}
     fitted: dict[str, Any] = {}
+    fits: dict[tuple[str, int], Any] = {}  # one fit per model and seed, shared by its scoring rules
     for name in args.models:
-        for seed in args.seeds if seeded(name) else args.seeds[:1]:
+        base, rule = parse_spec(name)
+        for seed in args.seeds if seeded(base) else args.seeds[:1]:
             t0 = time.perf_counter()
-            model = build(name, seed, args.fast).fit(split.train)
+            if (base, seed) not in fits:
+                fits[(base, seed)] = build(base, seed, args.fast).fit(split.train)
+            model = fits[(base, seed)]
             fitted.setdefault(name, model)
             for n in split.reveal:
-                res = evaluate_session(model, split, n, args.k, relevance=rel)
+                res = evaluate_session(model, split, n, args.k, relevance=rel, scoring=rule)
                 per_user.setdefault((name, n), []).append(res.per_user[key])
                 means.setdefault((name, n), []).append(res.metrics[key])
                 if n:
-                    ctl = evaluate_session(model, split, n, args.k, relevance=rel, blind=True)
+                    ctl = evaluate_session(model, split, n, args.k, relevance=rel, blind=True, scoring=rule)
                     blind.setdefault((name, n), []).append(ctl.per_user[key])
             print(f"  {name} seed {seed}: fit + {len(split.reveal)} evaluations {time.perf_counter() - t0:.1f} s")
     print()
@@ -115,7 +132,9 @@ def main() -> None:
     print_table(rows, ["N", "model", key, "p vs N=0", "p vs EASE", "blind", "p vs blind"])
     if args.skips:
         print("\n## skips at N=20: percentile rank (0 = top) of videos co-viewed with the swipe-aways\n")
-        skip_rows = [{"model": name, **skip_effect(fitted[name], split, 20, args.k)} for name in args.models]
+        skip_rows = [
+            {"model": name, **skip_effect(fitted[name], split, 20, args.k)} for name in args.models if ":" not in name
+        ]
         print_table(
             skip_rows,
             [
