@@ -10,6 +10,7 @@ from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
 from reelrec.models import Recommender
 from reelrec.models._history import History
 from reelrec.models._hybrid import Hybrid
+from reelrec.models._hybrid_catalogue import best_blend
 from reelrec.models._hybrid_select import Choice
 
 N_USERS, PER_CLUSTER, SHOWN = 80, 30, 24
@@ -73,7 +74,7 @@ def test_the_catalogue_blend_weighs_exposure_where_the_first_does_not(fitted):
     assert c.catalogue_ease_weight + c.catalogue_ials_weight > 0
     # Every point of the second grid and the iALS option it tried are logged under their own keys.
     assert "catalogue ials reg=1 alpha=2" in c.validation
-    assert sum(key.startswith("catalogue mf=") for key in c.validation) == 15  # 3 parts, steps of 1/4
+    assert 6 <= sum(key.startswith("catalogue mf=") for key in c.validation) < 15  # coarse to fine, steps of 1/4
     # A part is refitted when either rule gives it a share (the first gives EASE and iALS none here).
     assert (fitted.ials_user_ is not None) == (c.catalogue_ials_weight > 0)
     assert (fitted.ease_weights_ is not None) == (c.catalogue_ease_weight > 0)
@@ -162,3 +163,13 @@ def test_the_rules_differ_for_a_session_and_for_cold_users(fitted):
     for rule in ("blend", "catalogue"):
         items, scores = fitted.recommend_cold(table, k=5, scoring=rule)
         assert (items >= 0).all() and np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("target", [(0.3, 0.4, 0.3), (0.1, 0.7, 0.2), (1.0, 0.0, 0.0)])
+def test_the_coarse_to_fine_grid_finds_the_peak_of_a_smooth_judge(target):
+    names = ("mf", "ease", "ials")
+    parts = {n: np.eye(3, dtype=np.float32)[[j]] for j, n in enumerate(names)}  # the mix of weights w is w itself
+    log: dict[str, float] = {}
+    best = best_blend(parts, lambda s: -float(np.abs(s[0] - np.asarray(target)).sum()), 10, log, "catalogue")
+    assert tuple(best[n] for n in names) == pytest.approx(target)
+    assert 15 <= len(log) < 66 and all(key.startswith("catalogue mf=") for key in log)

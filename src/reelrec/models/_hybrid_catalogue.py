@@ -47,16 +47,31 @@ def catalogue_judge(
 def best_blend(
     parts: dict[str, NDArray[np.float32]], judge: Judge, steps: int, log: dict[str, float], prefix: str
 ) -> dict[str, float]:
-    """The simplex point of ``parts`` the judge scores highest, logged as ``prefix mf=.. ease=..``."""
+    """A simplex point of ``parts`` the judge scores highest, logged as ``prefix mf=.. ease=..``.
+
+    Coarse to fine, since each whole-catalogue judgement costs a top-k over every validation user:
+    the grid in steps of ``2 / steps`` first, then the ``1 / steps`` points within one step of its
+    best (27 judgements instead of 66 for three parts in tenths).
+    """
     names = list(parts)
     found: dict[tuple[float, ...], float] = {}
-    for w in simplex(len(names), steps):
+
+    def score(w: tuple[float, ...]) -> None:
+        if w in found:
+            return
         mix = np.zeros_like(parts[names[0]])
         for wi, n in zip(w, names, strict=True):
             if wi > 0:
                 mix += np.float32(wi) * parts[n]
         key = prefix + " " + " ".join(f"{n}={wi:g}" for n, wi in zip(names, w, strict=True))
         found[w] = log[key] = judge(mix)
+
+    for w in simplex(len(names), max(1, steps // 2)):
+        score(w)
+    centre = max(found, key=found.__getitem__)
+    for w in simplex(len(names), steps):
+        if max(abs(a - b) for a, b in zip(w, centre, strict=True)) <= 1.0 / steps + 1e-9:
+            score(w)
     best = max(found, key=found.__getitem__)
     return dict(zip(names, best, strict=True))
 
