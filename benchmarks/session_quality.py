@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/session_quality.py DATA [--models ease mf ials itemknn popularity] [--seeds 0 1 2]
-        [--skips] [--refit ease] [--rules ease] [--fast] [--threads 1]
+        [--reference ease] [--skips] [--refit ease] [--rules ease] [--fast] [--threads 1]
 
 DATA is any data folder ``load_dataset`` reads (synthetic KuaiRec from ``reelrec synth``, MovieLens-100K).
 Split (see ``reelrec.eval.session_split``): each user's latest 40 distinct views by time are held out in
@@ -12,7 +12,8 @@ the first N in {0, 1, 5, 20} are revealed as the history; the views after positi
 for every N. Full-catalogue ranking, training views and the history excluded; relevant = watch ratio
 >= 2 / rating >= 4. The split is fixed by time, so ``--seeds`` vary model initialisation only
 (deterministic models are fitted once: their std is 0). p-values: paired t-test over users of the
-seed-averaged per-user NDCG@10, against the same model at N=0 and against EASE at the same N.
+seed-averaged per-user NDCG@10, against the same model at N=0 and against EASE (``--reference``: another
+entry of ``--models``) at the same N.
 ``blind`` is the control: the same model with the N revealed videos excluded but not passed as a
 history (excluding watched videos alone lifts every model), with the paired p-value against it.
 
@@ -79,6 +80,7 @@ def main() -> None:
     ap.add_argument("--rules", default=None, help="model for the feed-rules grid at N=5")
     ap.add_argument("--fast", action="store_true", help="each model's fast_params()")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--reference", default="ease", help="model entry the 'p vs' column pairs every other with")
     args = ap.parse_args()
     threads = set_threads(args.threads)
     started = time.perf_counter()
@@ -115,6 +117,8 @@ def main() -> None:
             print(f"  {name} seed {seed}: fit + {len(split.reveal)} evaluations {time.perf_counter() - t0:.1f} s")
     print()
     rows = []
+    ref = args.reference
+    versus = "p vs EASE" if ref == "ease" else f"p vs {ref}"
     for n in split.reveal:
         for name in args.models:
             avg = np.mean(per_user[(name, n)], axis=0)
@@ -126,10 +130,10 @@ def main() -> None:
                 ctl = np.mean(blind[(name, n)], axis=0)
                 row["blind"] = f"{np.nanmean(ctl):.4f}"
                 row["p vs blind"] = _p(avg, ctl)
-            if name != "ease" and ("ease", n) in per_user:
-                row["p vs EASE"] = _p(avg, np.mean(per_user[("ease", n)], axis=0))
+            if name != ref and (ref, n) in per_user:
+                row[versus] = _p(avg, np.mean(per_user[(ref, n)], axis=0))
             rows.append(row)
-    print_table(rows, ["N", "model", key, "p vs N=0", "p vs EASE", "blind", "p vs blind"])
+    print_table(rows, ["N", "model", key, "p vs N=0", versus, "blind", "p vs blind"])
     if args.skips:
         print("\n## skips at N=20: percentile rank (0 = top) of videos co-viewed with the swipe-aways\n")
         skip_rows = [
