@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from tests.conftest import make_toy_dataset
 
 from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
+from reelrec.eval import evaluate_session, session_split
 from reelrec.models import Recommender
 from reelrec.models._history import History
 from reelrec.models._hybrid import Hybrid
@@ -173,3 +175,15 @@ def test_the_coarse_to_fine_grid_finds_the_peak_of_a_smooth_judge(target):
     best = best_blend(parts, lambda s: -float(np.abs(s[0] - np.asarray(target)).sum()), 10, log, "catalogue")
     assert tuple(best[n] for n in names) == pytest.approx(target)
     assert 15 <= len(log) < 66 and all(key.startswith("catalogue mf=") for key in log)
+
+
+def test_the_session_protocol_ranks_with_the_rule_asked_for():
+    data = make_toy_dataset(n_users=40, n_items=150, per_user=70, with_block=False, seed=3)
+    split = session_split(data, reveal=(0, 5), n_targets=20, min_targets=5, min_train=10)
+    model = Hybrid(**Hybrid.fast_params()).fit(split.train)
+    res = evaluate_session(model, split, 5, 10, scoring="catalogue")
+    direct, _ = model.recommend_session_indices(split.histories(5), split.users, k=10, scoring="catalogue")
+    np.testing.assert_array_equal(res.recommendations, direct)
+    assert res.settings["scoring"] == "catalogue"
+    with pytest.raises(ValueError, match="scoring='next'"):
+        evaluate_session(model, split, 5, 10, scoring="next")
