@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/session_quality.py DATA [--models ease mf ials itemknn popularity] [--seeds 0 1 2]
-        [--skips] [--refit ease] [--rules ease] [--fast] [--threads 1]
+        [--reference ease] [--skips] [--refit ease] [--rules ease] [--fast] [--threads 1]
 
 DATA is any data folder ``load_dataset`` reads (synthetic KuaiRec from ``reelrec synth``, MovieLens-100K).
 Split (see ``reelrec.eval.session_split``): each user's latest 40 distinct views by time are held out in
@@ -12,9 +12,14 @@ the first N in {0, 1, 5, 20} are revealed as the history; the views after positi
 for every N. Full-catalogue ranking, training views and the history excluded; relevant = watch ratio
 >= 2 / rating >= 4. The split is fixed by time, so ``--seeds`` vary model initialisation only
 (deterministic models are fitted once: their std is 0). p-values: paired t-test over users of the
-seed-averaged per-user NDCG@10, against the same model at N=0 and against EASE at the same N.
+seed-averaged per-user NDCG@10, against the same model at N=0 and against EASE (``--reference``: another
+entry of ``--models``) at the same N.
 ``blind`` is the control: the same model with the N revealed videos excluded but not passed as a
 history (excluding watched videos alone lifts every model), with the paired p-value against it.
+
+A model may be named ``NAME:RULE`` to rank with one of its scoring rules (``recommend(...,
+scoring=RULE)``), e.g. ``--models hybrid hybrid:catalogue``: the entries of one model share its fits
+(``--skips``, ``--refit`` and ``--rules`` use plain names, the default rule).
 
 ``--skips``: where videos co-viewed with the revealed swipe-aways (watch ratio < 0.3) rank at N=20,
 without and with passing those views as ``skipped`` (watch-ratio data only). ``--refit M``: model M
@@ -55,6 +60,15 @@ def seeded(name: str) -> bool:
     return "seed" in inspect.signature(model_class(name).__init__).parameters
 
 
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``NAME`` or ``NAME:RULE`` -> (registry name, scoring rule or None), the rule checked against the model."""
+    name, _, rule = spec.partition(":")
+    cls = model_class(name)
+    if rule and rule not in cls.scorings:
+        raise SystemExit(f"--models {spec}: {name} has no scoring rule {rule!r} (rules: {', '.join(cls.scorings)})")
+    return name, rule or None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
@@ -66,6 +80,7 @@ def main() -> None:
     ap.add_argument("--rules", default=None, help="model for the feed-rules grid at N=5")
     ap.add_argument("--fast", action="store_true", help="each model's fast_params()")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--reference", default="ease", help="model entry the 'p vs' column pairs every other with")
     args = ap.parse_args()
     threads = set_threads(args.threads)
     started = time.perf_counter()
@@ -83,21 +98,27 @@ def main() -> None:
     means: dict[tuple[str, int], list[float]] = {}
     blind: dict[tuple[str, int], list[np.ndarray]] = {}
     fitted: dict[str, Any] = {}
+    fits: dict[tuple[str, int], Any] = {}  # one fit per model and seed, shared by its scoring rules
     for name in args.models:
-        for seed in args.seeds if seeded(name) else args.seeds[:1]:
+        base, rule = parse_spec(name)
+        for seed in args.seeds if seeded(base) else args.seeds[:1]:
             t0 = time.perf_counter()
-            model = build(name, seed, args.fast).fit(split.train)
+            if (base, seed) not in fits:
+                fits[(base, seed)] = build(base, seed, args.fast).fit(split.train)
+            model = fits[(base, seed)]
             fitted.setdefault(name, model)
             for n in split.reveal:
-                res = evaluate_session(model, split, n, args.k, relevance=rel)
+                res = evaluate_session(model, split, n, args.k, relevance=rel, scoring=rule)
                 per_user.setdefault((name, n), []).append(res.per_user[key])
                 means.setdefault((name, n), []).append(res.metrics[key])
                 if n:
-                    ctl = evaluate_session(model, split, n, args.k, relevance=rel, blind=True)
+                    ctl = evaluate_session(model, split, n, args.k, relevance=rel, blind=True, scoring=rule)
                     blind.setdefault((name, n), []).append(ctl.per_user[key])
             print(f"  {name} seed {seed}: fit + {len(split.reveal)} evaluations {time.perf_counter() - t0:.1f} s")
     print()
     rows = []
+    ref = args.reference
+    versus = "p vs EASE" if ref == "ease" else f"p vs {ref}"
     for n in split.reveal:
         for name in args.models:
             avg = np.mean(per_user[(name, n)], axis=0)
@@ -109,13 +130,15 @@ def main() -> None:
                 ctl = np.mean(blind[(name, n)], axis=0)
                 row["blind"] = f"{np.nanmean(ctl):.4f}"
                 row["p vs blind"] = _p(avg, ctl)
-            if name != "ease" and ("ease", n) in per_user:
-                row["p vs EASE"] = _p(avg, np.mean(per_user[("ease", n)], axis=0))
+            if name != ref and (ref, n) in per_user:
+                row[versus] = _p(avg, np.mean(per_user[(ref, n)], axis=0))
             rows.append(row)
-    print_table(rows, ["N", "model", key, "p vs N=0", "p vs EASE", "blind", "p vs blind"])
+    print_table(rows, ["N", "model", key, "p vs N=0", versus, "blind", "p vs blind"])
     if args.skips:
         print("\n## skips at N=20: percentile rank (0 = top) of videos co-viewed with the swipe-aways\n")
-        skip_rows = [{"model": name, **skip_effect(fitted[name], split, 20, args.k)} for name in args.models]
+        skip_rows = [
+            {"model": name, **skip_effect(fitted[name], split, 20, args.k)} for name in args.models if ":" not in name
+        ]
         print_table(
             skip_rows,
             [

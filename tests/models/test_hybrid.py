@@ -175,8 +175,8 @@ def test_counts_get_the_implicit_component_and_the_label_kind_is_reported():
     assert ((items >= 20).astype(int) == (users % 2)[:, None]).mean() > 0.9
 
 
-def test_one_documented_scoring_rule(fitted):
-    assert fitted.scorings == ("blend",)
+def test_the_default_scoring_rule_is_the_blend(fitted):
+    assert fitted.scorings == ("blend", "catalogue")
     a, _ = fitted.recommend_indices([0, 1], k=5)
     b, _ = fitted.recommend_indices([0, 1], k=5, scoring="blend")
     np.testing.assert_array_equal(a, b)

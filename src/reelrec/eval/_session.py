@@ -67,11 +67,13 @@ def session_recommend(
     first_tag: NDArray[np.int32] | None = None,
     skip_below: float = SKIP_BELOW,
     blind: bool = False,
+    scoring: str | None = None,
 ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
     """Top-``k`` of every test user with ``n`` revealed views, feed rules applied when given.
 
     ``blind`` withholds the history from the model but still excludes its videos: the control that
     separates what a model learns from the last views from the mere removal of watched videos.
+    ``scoring`` names one of the model's ranking rules (its default when omitted).
     """
     histories = split.histories(n, mark_skips=mark_skips, skip_below=skip_below)
     rules = rules or FeedRules()
@@ -80,7 +82,9 @@ def session_recommend(
     if blind:
         exclude = [np.unique(h.items).astype(np.int32) for h in histories]
         histories = [History.empty() for _ in histories]
-    items, scores = model.recommend_session_indices(histories, split.users, k=max(pool, k), exclude=exclude)
+    items, scores = model.recommend_session_indices(
+        histories, split.users, k=max(pool, k), exclude=exclude, scoring=scoring
+    )
     if not rules.active:
         return items[:, :k], scores[:, :k]
     tags = item_first_tags(model, split.train.item_features) if first_tag is None else first_tag
@@ -97,6 +101,7 @@ def evaluate_session(
     rules: FeedRules | None = None,
     relevance: Relevance | None = None,
     blind: bool = False,
+    scoring: str | None = None,
 ) -> SessionResult:
     """NDCG@``k`` / Recall@``k`` of ``model`` with ``n`` revealed views (see the module docstring).
 
@@ -114,6 +119,8 @@ def evaluate_session(
         The split's prepared relevance (reuse it across calls to save the indexing).
     blind : bool
         Exclude the ``n`` revealed videos without passing them as a history (the control row).
+    scoring : str, optional
+        One of ``model.scorings``; the model's default when omitted.
     """
     if model.users_ != split.train.users or model.items_ != split.train.items:
         raise ValueError("the model was not fitted on this session split's training data (other vocabularies)")
@@ -121,7 +128,7 @@ def evaluate_session(
         relevance = session_relevance(split, threshold)
     rules = rules or FeedRules()
     first_tag = item_first_tags(model, split.train.item_features)
-    recs, _ = session_recommend(model, split, n, k, mark_skips, rules, first_tag, blind=blind)
+    recs, _ = session_recommend(model, split, n, k, mark_skips, rules, first_tag, blind=blind, scoring=scoring)
     ndcg = ndcg_at_k(recs, relevance, k)
     recall = recall_at_k(recs, relevance, k)
     metrics = {
@@ -136,7 +143,7 @@ def evaluate_session(
         metrics=metrics,
         per_user={f"ndcg@{k}": ndcg.per_user, f"recall@{k}": recall.per_user},
         recommendations=recs,
-        settings={"mark_skips": mark_skips, "rules": vars(rules).copy(), "k": k, "blind": blind},
+        settings={"mark_skips": mark_skips, "rules": vars(rules).copy(), "k": k, "blind": blind, "scoring": scoring},
     )
 
 

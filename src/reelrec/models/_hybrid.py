@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -53,8 +54,16 @@ class Hybrid(Recommender):
     :meth:`add_items`) their scores; :meth:`recommend_session` folds a short-term, recency-weighted
     history in. ``predict`` returns the label (watch ratio, rating, count) from the MF head.
 
-    Scoring rule (``scorings``): ``"blend"``, the weighted sum above, in units of a user's standard
-    deviation over the catalogue (comparable across users and candidate lists, not a label).
+    Scoring rules (``scorings``), both in units of a user's standard deviation over the catalogue
+    (comparable across users and candidate lists, not a label):
+
+    - ``"blend"`` (default): the weights above, chosen by the kind's judge (on watch ratios: held-out
+      views ranked among themselves, i.e. which shown video the user will like).
+    - ``"catalogue"``: the same parts (plus iALS on watch-ratio logs) weighted by a second blend
+      chosen on the same holdout by a whole-catalogue judge (relevant = held-out views with watch
+      ratio >= 2, training views masked): which of all videos the user will watch next, the feed's
+      question. On ratings, counts and binary logs the first judge already asks that, so the two
+      rules share one blend. Cold users get the rule's own popularity share.
 
     Parameters
     ----------
@@ -93,7 +102,7 @@ class Hybrid(Recommender):
     regresses = True
     supports_cold_start = True
     supports_new_items = True
-    scorings: ClassVar[tuple[str, ...]] = ("blend",)
+    scorings: ClassVar[tuple[str, ...]] = ("blend", "catalogue")
 
     def __init__(
         self,
@@ -204,7 +213,7 @@ class Hybrid(Recommender):
         self.skip_target_ = float(np.quantile(y, 0.05)) - mean
         self.user_factors_, self.user_bias_ = p, b
         self.ials_user_ = self.ials_item_ = None
-        if choice.ials_weight > 0:
+        if max(choice.ials_weight, choice.catalogue_ials_weight) > 0:
             extra = ials_confidence(user, item, label, self.label_kind_, choice.ials_alpha, (n_users, n_items))
             rng = np.random.default_rng(self.seed)
             self.ials_user_, self.ials_item_ = implicit_als(
@@ -223,7 +232,7 @@ class Hybrid(Recommender):
         if self.ease_input == "residual":
             # Pairs are sorted by user then item, the order of seen_'s entries.
             self.ease_values_ = (y - mean - b[user] - self.item_bias_[item]).astype(np.float32)
-        if use_ease and choice.ease_weight > 0:
+        if use_ease and max(choice.ease_weight, choice.catalogue_ease_weight) > 0:
             self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
 
     def _ease_matrix(self) -> sp.csr_matrix:
@@ -239,31 +248,53 @@ class Hybrid(Recommender):
         z += self.item_bias_[None, :]
         return z
 
+    def rule_weights(self, scoring: str | None = None) -> tuple[float, float, float, float]:
+        """Shares of MF, EASE and iALS, and the cold users' popularity share, under a scoring rule."""
+        c = self.choice_
+        if self._check_scoring(scoring) == "catalogue":
+            return c.catalogue_mf_weight, c.catalogue_ease_weight, c.catalogue_ials_weight, c.catalogue_cold_weight
+        return c.blend_weight, c.ease_weight, c.ials_weight, c.cold_weight
+
     def blend(
         self,
         rows: sp.csr_matrix,
         p: NDArray[np.float32],
         b: NDArray[np.float32],
         x: NDArray[np.float32] | None,
+        scoring: str | None = None,
     ) -> NDArray[np.float32]:
-        """The blended score of users given by EASE input ``rows``, MF state ``p, b`` and iALS vectors ``x``.
+        """The score of users given by EASE input ``rows``, MF state ``p, b`` and iALS vectors ``x``.
 
+        ``scoring`` names the rule whose weights apply (the default, ``"blend"``, when omitted).
         Videos added after the fit have no EASE column: they score 0 there (before standardising).
         """
-        c = self.choice_
-        out = standardise_rows(self._mf_scores(p, b)) * np.float32(c.blend_weight)
-        if self.ease_weights_ is not None and c.ease_weight > 0:
+        w_mf, w_ease, w_ials, _ = self.rule_weights(scoring)
+        out = np.zeros((len(p), self.n_items), np.float32)
+        if w_mf > 0:
+            out += standardise_rows(self._mf_scores(p, b)) * np.float32(w_mf)
+        if self.ease_weights_ is not None and w_ease > 0:
             n_old = self.ease_weights_.shape[0]
             ease = np.zeros((rows.shape[0], self.n_items), np.float32)
             ease[:, :n_old] = np.asarray(rows[:, :n_old] @ self.ease_weights_, dtype=np.float32)
-            out += np.float32(c.ease_weight) * standardise_rows(ease)
-        if self.ials_item_ is not None and x is not None and c.ials_weight > 0:
-            out += np.float32(c.ials_weight) * standardise_rows(x @ self.ials_item_.T)
+            out += np.float32(w_ease) * standardise_rows(ease)
+        if self.ials_item_ is not None and x is not None and w_ials > 0:
+            out += np.float32(w_ials) * standardise_rows(x @ self.ials_item_.T)
         return out
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
+        return self._score_rule(users, None)
+
+    def _score_rule(self, users: NDArray[np.int32], scoring: str | None) -> NDArray[np.float32]:
         x = None if self.ials_user_ is None else self.ials_user_[users]
-        return self.blend(self._ease_matrix()[users], self.user_factors_[users], self.user_bias_[users], x)
+        rows = self._ease_matrix()[users]
+        return self.blend(rows, self.user_factors_[users], self.user_bias_[users], x, scoring)
+
+    def _scorers(
+        self, candidates: ArrayLike | None, scoring: str | None = None
+    ) -> tuple[Callable[[NDArray[np.int32]], NDArray[np.float32]], Callable[[FeatureTable], NDArray[np.float32]]]:
+        """Known-user and cold-user scores under the rule ``scoring`` names (whatever the candidates)."""
+        rule = self._check_scoring(scoring)
+        return (lambda users: self._score_rule(users, rule)), (lambda table: self.cold_scores(table, rule))
 
     def cold_factors(self, user_features: FeatureTable) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """MF factors and biases the user features predict (zeros without a feature map)."""
@@ -275,8 +306,12 @@ class Hybrid(Recommender):
         return pb[:, :k], pb[:, k]
 
     def _score_features(self, user_features: FeatureTable) -> NDArray[np.float32]:
+        return self.cold_scores(user_features, None)
+
+    def cold_scores(self, user_features: FeatureTable, scoring: str | None = None) -> NDArray[np.float32]:
+        """Scores of users known by features only: the MF head they predict blended with popularity."""
         p, b = self.cold_factors(user_features)
-        v = np.float32(self.choice_.cold_weight)
+        v = np.float32(self.rule_weights(scoring)[3])
         out = standardise_rows(self._mf_scores(p, b)) * (1 - v)
         pop = standardise_rows(np.broadcast_to(self.log_popularity_, (len(p), self.n_items)).copy())
         return out + v * pop
@@ -288,8 +323,7 @@ class Hybrid(Recommender):
         user_features: FeatureTable | None,
         scoring: str | None = None,
     ) -> NDArray[np.float32]:
-        self._check_scoring(scoring)
-        return session_scores(self, users, histories, user_features)
+        return session_scores(self, users, histories, user_features, self._check_scoring(scoring))
 
     def _add_items(self, item_ids: NDArray, item_features: FeatureTable) -> NDArray[np.int32]:
         return add_items(self, item_ids, item_features)

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from reelrec.models._ease import item_gram
+from reelrec.models._hybrid_catalogue import choose_catalogue
 from reelrec.models._hybrid_parts import (
     FEATURE_REG,
     ease_weights,
@@ -48,10 +49,20 @@ class Choice:
     ials_weight: float = 0.0
     ials_reg: float = 1.0
     ials_alpha: float = 1.0
+    # The second scoring rule, "catalogue" (see _hybrid_catalogue); -1: the first blend's (older artifacts).
+    catalogue_mf_weight: float = -1.0
+    catalogue_ease_weight: float = 0.0
+    catalogue_ials_weight: float = 0.0
+    catalogue_cold_weight: float = -1.0
 
     def __post_init__(self) -> None:
         if self.ease_weight < 0:  # artifacts written before the three-way blend
             self.ease_weight = 1.0 - self.blend_weight
+        if self.catalogue_mf_weight < 0:  # artifacts written before the second rule
+            self.catalogue_mf_weight, self.catalogue_ease_weight = self.blend_weight, self.ease_weight
+            self.catalogue_ials_weight = self.ials_weight
+        if self.catalogue_cold_weight < 0:
+            self.catalogue_cold_weight = self.cold_weight
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,7 +146,7 @@ def choose(
     Order: the MF penalty (a walk over the grid), the MF factor count at that penalty, the EASE
     penalty (a walk, one Gram matrix), the iALS setting (not on impression logs), then the blend
     weights on a simplex grid, then the popularity weight for cold users (validation users scored
-    from their features).
+    from their features), then the second scoring rule's blend (``choose_catalogue``).
     """
     n_users, n_items = shape
     k0 = int(model.embedding_size)
@@ -185,11 +196,19 @@ def choose(
     cold = 1.0
     if user_design is not None:
         cold = _choose_cold(user_design, mf_best, user, train, val_users, x_train, n_users, judge, log)
-    return Choice(
-        float(mf_reg), float(ease_reg), weights["mf"], float(cold), log, embedding_size=int(k_best),
-        ease_weight=weights.get("ease", 0.0), ials_weight=weights.get("ials", 0.0),
-        ials_reg=float(ials[0]), ials_alpha=float(ials[1]),
+    second = choose_catalogue(
+        model, kind, parts, weights, cold, (row_of[user[held]], item[held], label[held], x_train[val_users]),
+        lambda j, lg: _choose_ials(model, kind, user, item, label, train, shape, val_users, j, lg),
+        None if user_design is None else
+        lambda j, lg: _choose_cold(user_design, mf_best, user, train, val_users, x_train, n_users, j, lg),
+        log,
     )
+    return Choice(**{
+        "mf_reg": float(mf_reg), "ease_reg": float(ease_reg), "blend_weight": weights["mf"],
+        "cold_weight": float(cold), "validation": log, "embedding_size": int(k_best),
+        "ease_weight": weights.get("ease", 0.0), "ials_weight": weights.get("ials", 0.0),
+        "ials_reg": float(ials[0]), "ials_alpha": float(ials[1]), **second,
+    })
 
 
 def _choose_ease(

@@ -1,11 +1,12 @@
 """The hybrid model's real-time inputs: a short-term history folded into the user, new videos from features.
 
-History (``session_scores``): each view weighs ``History.recency_weights(half_life)``. The EASE part
-adds the weighted watched views to the user's training row; the MF head re-solves the user vector
-with the views as labelled observations (the watch ratio when the client sent one, else the
-training labels' upper quartile, a liked view), the trained vector (or the one the user features
-predict) as the ridge prior, so recent views move the user rather than replace them; the iALS part
-re-solves its vector the same way with the views as confident positives. **Skips** are negative in
+History (``session_scores``, under either scoring rule; its weights say which parts count): each
+view weighs ``History.recency_weights(half_life)``. The EASE part adds the weighted watched views to
+the user's training row; the MF head re-solves the user vector with the views as labelled
+observations (the watch ratio when the client sent one, else the training labels' upper quartile,
+a liked view), the trained vector (or the one the user features predict) as the ridge prior, so
+recent views move the user rather than replace them; the iALS part re-solves its vector the same
+way with the views as confident positives. **Skips** are negative in
 the MF head (the training labels' 5th percentile) and ignored by EASE and iALS (a swipe-away is
 not consumption).
 
@@ -97,9 +98,16 @@ def _cat(parts: list[NDArray], dtype: type) -> NDArray:
 
 
 def session_scores(
-    model: Hybrid, users: NDArray[np.int32], histories: list[History], user_features: FeatureTable | None
+    model: Hybrid,
+    users: NDArray[np.int32],
+    histories: list[History],
+    user_features: FeatureTable | None,
+    scoring: str | None = None,
 ) -> NDArray[np.float32]:
-    """Blended scores of users (index, or -1 for new) after folding in their recent views."""
+    """Scores of users (index, or -1 for new) under the rule ``scoring`` after folding in their recent views.
+
+    Only the parts the rule weighs are folded in (the iALS solve is skipped when it has no share).
+    """
     n, n_items = len(users), model.n_items
     known = users >= 0
     cold_p, cold_b = np.zeros((n, model.item_factors_.shape[1]), np.float32), np.zeros(n, np.float32)
@@ -132,7 +140,7 @@ def session_scores(
     c = model.choice_
     p = fold_in(w_mat, t_mat, model.item_factors_, model.item_bias_, c.mf_reg, prior)
     x = None
-    if model.ials_item_ is not None and model.ials_user_ is not None:
+    if model.ials_item_ is not None and model.ials_user_ is not None and model.rule_weights(scoring)[2] > 0:
         ials_prior = np.where(known[:, None], model.ials_user_[safe], 0.0).astype(np.float32)
         conf = sp.csr_matrix((c.ials_alpha * w_[v_], (r_[v_], c_[v_])), shape=(n, n_items))
         x = ials_fold_in(conf, model.ials_item_, c.ials_reg, ials_prior)
@@ -141,12 +149,12 @@ def session_scores(
         # Residual EASE input: each view carries the liked label minus the video's bias.
         views = views.multiply((model.liked_target_ - model.item_bias_)[None, :]).tocsr()
     base = model._ease_matrix()[safe].multiply(known[:, None].astype(np.float32)).tocsr()
-    scores = model.blend((base + views).tocsr(), p, bias, x)
+    scores = model.blend((base + views).tocsr(), p, bias, x, scoring)
     empty_new = ~known & (np.asarray([len(h) for h in histories]) == 0)
     if empty_new.any():
         rows_new = np.flatnonzero(empty_new)
         if user_features is not None:
-            scores[rows_new] = model._score_features(user_features.take(rows_new))
+            scores[rows_new] = model.cold_scores(user_features.take(rows_new), scoring)
         else:
             scores[rows_new] = model.log_popularity_
     return scores
