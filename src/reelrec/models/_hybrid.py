@@ -28,6 +28,7 @@ from reelrec.models._hybrid_parts import (
 from reelrec.models._hybrid_select import Choice, choose
 from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
 from reelrec.models._hybrid_state import check_params, get_state, set_state
+from reelrec.models._hybrid_taste import Taste, fit_taste, mf_residual, taste_columns
 from reelrec.models._hybrid_valid import carve_pairs
 from reelrec.models._ials import implicit_als
 from reelrec.models._item_mean import pair_means
@@ -155,10 +156,18 @@ class Hybrid(Recommender):
         rng = np.random.default_rng(self.seed)
         held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
         user_design = self._user_design(dataset)
-        choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design)
+        cols = taste_columns(dataset.item_features)
+        self.taste_cols_ = None if cols is None else cols[0]
+        videos = None if cols is None else cols[1]
+        choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design, videos)
         self.label_kind_ = kind
         self.choice_ = choice
         self._fit_parts(user, item, label, y, choice, use_ease, dataset)
+        self.taste_: Taste | None = None
+        if videos is not None and choice.taste_weight > 0:
+            resid = mf_residual(user, item, y, self.global_mean_, self.user_factors_, self.user_bias_,
+                                self.item_factors_, self.item_bias_)
+            self.taste_ = fit_taste(user, item, resid, videos, n_users, choice.taste_reg, user_design)
 
     def _user_design(self, dataset: Dataset) -> sp.csr_matrix | None:
         pipe = feature_pipeline(dataset.user_features)
@@ -233,11 +242,29 @@ class Hybrid(Recommender):
         return sp.csr_matrix((self.ease_values_, self.seen_.indices, self.seen_.indptr), shape=self.seen_.shape)
 
     # ----------------------------------------------------------------------------------------- scoring
-    def _mf_scores(self, p: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
+    def _mf_scores(
+        self, p: NDArray[np.float32], b: NDArray[np.float32], t: NDArray[np.float32] | None = None
+    ) -> NDArray[np.float32]:
         z = p @ self.item_factors_.T
         z += b[:, None]
         z += self.item_bias_[None, :]
+        taste = getattr(self, "taste_", None)
+        if taste is not None and t is not None:
+            z += np.float32(self.choice_.taste_weight) * taste.scores(t)
         return z
+
+    def taste_vectors(self, users: NDArray[np.int32], user_features: FeatureTable | None) -> NDArray[np.float32] | None:
+        """Side-feature taste of users (index, or -1: the vector their features predict); None without it."""
+        taste = getattr(self, "taste_", None)
+        if taste is None:
+            return None
+        design = None
+        if user_features is not None and self.user_pipe_ is not None:
+            design = design_matrix(self.user_pipe_.transform(user_features), self.user_pipe_)
+        out = taste.prior(design, len(users))
+        known = users >= 0
+        out[known] = taste.user_weights[users[known]]
+        return out
 
     def blend(
         self,
@@ -245,13 +272,15 @@ class Hybrid(Recommender):
         p: NDArray[np.float32],
         b: NDArray[np.float32],
         x: NDArray[np.float32] | None,
+        t: NDArray[np.float32] | None = None,
     ) -> NDArray[np.float32]:
         """The blended score of users given by EASE input ``rows``, MF state ``p, b`` and iALS vectors ``x``.
 
         Videos added after the fit have no EASE column: they score 0 there (before standardising).
+        ``t`` holds the users' side-feature taste vectors (:meth:`taste_vectors`).
         """
         c = self.choice_
-        out = standardise_rows(self._mf_scores(p, b)) * np.float32(c.blend_weight)
+        out = standardise_rows(self._mf_scores(p, b, t)) * np.float32(c.blend_weight)
         if self.ease_weights_ is not None and c.ease_weight > 0:
             n_old = self.ease_weights_.shape[0]
             ease = np.zeros((rows.shape[0], self.n_items), np.float32)
@@ -263,7 +292,8 @@ class Hybrid(Recommender):
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
         x = None if self.ials_user_ is None else self.ials_user_[users]
-        return self.blend(self._ease_matrix()[users], self.user_factors_[users], self.user_bias_[users], x)
+        t = self.taste_vectors(users, None)
+        return self.blend(self._ease_matrix()[users], self.user_factors_[users], self.user_bias_[users], x, t)
 
     def cold_factors(self, user_features: FeatureTable) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """MF factors and biases the user features predict (zeros without a feature map)."""
@@ -277,7 +307,8 @@ class Hybrid(Recommender):
     def _score_features(self, user_features: FeatureTable) -> NDArray[np.float32]:
         p, b = self.cold_factors(user_features)
         v = np.float32(self.choice_.cold_weight)
-        out = standardise_rows(self._mf_scores(p, b)) * (1 - v)
+        t = self.taste_vectors(np.full(len(p), -1, np.int32), user_features)
+        out = standardise_rows(self._mf_scores(p, b, t)) * (1 - v)
         pop = standardise_rows(np.broadcast_to(self.log_popularity_, (len(p), self.n_items)).copy())
         return out + v * pop
 
@@ -297,6 +328,10 @@ class Hybrid(Recommender):
     def _predict(self, users: NDArray[np.int32], items: NDArray[np.int32]) -> NDArray[np.float32]:
         z = np.einsum("nd,nd->n", self.user_factors_[users], self.item_factors_[items])
         z += self.user_bias_[users] + self.item_bias_[items] + np.float32(self.global_mean_)
+        taste = getattr(self, "taste_", None)
+        if taste is not None:
+            t = np.einsum("nd,nd->n", taste.user_weights[users], taste.videos[items])
+            z += np.float32(self.choice_.taste_weight) * t
         return label_from_target(z.astype(np.float32), self.label_kind_)
 
     def recommend_history(

@@ -19,6 +19,7 @@ from reelrec.models._hybrid_parts import (
     simplex,
     standardise_rows,
 )
+from reelrec.models._hybrid_taste import choose_taste
 from reelrec.models._hybrid_valid import catalogue_ndcg, impression_ndcg
 from reelrec.models._ials import implicit_als
 
@@ -48,6 +49,8 @@ class Choice:
     ials_weight: float = 0.0
     ials_reg: float = 1.0
     ials_alpha: float = 1.0
+    taste_weight: float = 0.0  # side-feature taste added to the MF head (``_hybrid_taste``); 0 = off
+    taste_reg: float = 0.0
 
     def __post_init__(self) -> None:
         if self.ease_weight < 0:  # artifacts written before the three-way blend
@@ -129,6 +132,7 @@ def choose(
     shape: tuple[int, int],
     use_ease: bool,
     user_design: sp.csr_matrix | None,
+    taste_videos: NDArray[np.float32] | None = None,
 ) -> Choice:
     """Fit every option on the pairs outside ``held`` and keep what ranks ``held`` best.
 
@@ -165,7 +169,12 @@ def choose(
         mf_at(int(k), mf_reg)
     k_best = max((k for k, r in mf if r == mf_reg), key=lambda k: mf[(k, mf_reg)][0])
     mf_best = mf[(k_best, mf_reg)][1]
-    parts = {"mf": standardise_rows(mf_best[0])}
+    taste_w, taste_reg, s_mf = 0.0, 0.0, mf_best[0]
+    if taste_videos is not None:
+        taste_w, taste_reg, s_mf = choose_taste(
+            judge, user, item, y, train, mf_best, val_users, taste_videos, user_design, log
+        )
+    parts = {"mf": standardise_rows(s_mf.copy())}
 
     ease_reg = 1.0
     if use_ease:
@@ -188,7 +197,7 @@ def choose(
     return Choice(
         float(mf_reg), float(ease_reg), weights["mf"], float(cold), log, embedding_size=int(k_best),
         ease_weight=weights.get("ease", 0.0), ials_weight=weights.get("ials", 0.0),
-        ials_reg=float(ials[0]), ials_alpha=float(ials[1]),
+        ials_reg=float(ials[0]), ials_alpha=float(ials[1]), taste_weight=float(taste_w), taste_reg=float(taste_reg),
     )
 
 

@@ -89,6 +89,9 @@ def add_items(model: Hybrid, item_ids: NDArray, item_features: FeatureTable) -> 
     model.seen_ = sp.csr_matrix((seen.data, seen.indices, seen.indptr), shape=(seen.shape[0], n_old + m))
     model.item_popularity_ = np.r_[model.item_popularity_, np.zeros(m, np.float32)]
     model.log_popularity_ = np.r_[model.log_popularity_, np.zeros(m, np.float32)]
+    taste = getattr(model, "taste_", None)
+    if taste is not None and model.taste_cols_ is not None:  # new videos get taste from their features too
+        taste.videos = np.vstack([taste.videos, model.taste_cols_.design(item_features)])
     return np.arange(n_old, n_old + m, dtype=np.int32)
 
 
@@ -141,7 +144,7 @@ def session_scores(
         # Residual EASE input: each view carries the liked label minus the video's bias.
         views = views.multiply((model.liked_target_ - model.item_bias_)[None, :]).tocsr()
     base = model._ease_matrix()[safe].multiply(known[:, None].astype(np.float32)).tocsr()
-    scores = model.blend((base + views).tocsr(), p, bias, x)
+    scores = model.blend((base + views).tocsr(), p, bias, x, model.taste_vectors(users, user_features))
     empty_new = ~known & (np.asarray([len(h) for h in histories]) == 0)
     if empty_new.any():
         rows_new = np.flatnonzero(empty_new)

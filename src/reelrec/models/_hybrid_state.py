@@ -11,6 +11,7 @@ from reelrec.features import FeaturePipeline
 from reelrec.models._hybrid_parts import LABEL_KINDS
 from reelrec.models._hybrid_select import Choice
 from reelrec.models._hybrid_session import ItemMap
+from reelrec.models._hybrid_taste import Taste, TasteColumns
 
 if TYPE_CHECKING:
     from reelrec.models._hybrid import Hybrid
@@ -38,6 +39,13 @@ def get_state(model: Hybrid) -> tuple[dict[str, NDArray], dict[str, Any]]:
         "user_pipe": None if model.user_pipe_ is None else model.user_pipe_.to_json(),
         "item_pipe": None if item_map is None else item_map.pipe.to_json(),
     }
+    taste, cols = getattr(model, "taste_", None), getattr(model, "taste_cols_", None)
+    if taste is not None and cols is not None:
+        tensors.update(taste_user=taste.user_weights, taste_videos=taste.videos, taste_map_bias=taste.user_map_bias,
+                       taste_columns=cols.columns)
+        if taste.user_map is not None:
+            tensors["taste_map"] = taste.user_map
+        extra["taste_pipe"] = cols.pipe.to_json()
     return tensors, extra
 
 
@@ -57,6 +65,12 @@ def set_state(model: Hybrid, tensors: dict[str, NDArray], extra: dict[str, Any])
     model.item_map_ = None
     if item_pipe is not None and "item_map" in tensors:
         model.item_map_ = ItemMap(FeaturePipeline.from_json(item_pipe), tensors["item_map"], tensors["item_map_bias"])
+    model.taste_ = model.taste_cols_ = None  # artifacts from before the taste part have none
+    if "taste_user" in tensors and extra.get("taste_pipe") is not None:
+        model.taste_cols_ = TasteColumns(FeaturePipeline.from_json(extra["taste_pipe"]),
+                                         np.asarray(tensors["taste_columns"], np.int64))
+        model.taste_ = Taste(np.asarray(tensors["taste_user"], np.float32), np.asarray(tensors["taste_videos"], np.float32),
+                             tensors.get("taste_map"), np.asarray(tensors["taste_map_bias"], np.float32))
 
 
 def check_params(model: Hybrid) -> None:
