@@ -138,3 +138,15 @@ def test_artifacts_without_the_taste_part_still_load(fitted):
     model = Hybrid()
     set_state(model, old, old_extra)
     assert model.taste_ is None and model.choice_.taste_weight == 0.0
+
+
+def test_taste_can_be_left_out_and_bad_settings_are_named():
+    ds = taste_world(2)
+    model = Hybrid(embedding_size=1, other_sizes=[], epochs=2, mf_regs=[1.0], ease_scales=[4.0],
+                   taste_weights=[]).fit(ds)
+    assert model.taste_ is None and model.choice_.taste_weight == 0.0
+    assert not any(k.startswith("taste") for k in model.choice_.validation)
+    with pytest.raises(ValueError, match="taste_regs"):
+        Hybrid(taste_regs=[0.0]).fit(ds)
+    with pytest.raises(ValueError, match="taste_weights"):
+        Hybrid(taste_weights=[-1.0]).fit(ds)

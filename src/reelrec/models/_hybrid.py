@@ -84,6 +84,9 @@ class Hybrid(Recommender):
         Catalogues whose EASE matrices would need more memory are fitted without EASE.
     ease_input : {"binary", "residual"}
         What EASE reconstructs: the binary matrix, or the label's residual after the MF biases.
+    taste_regs, taste_weights : list of float
+        Side-feature taste (``reelrec.models._hybrid_taste``): per-user ridge penalties and weights of
+        its score added to the MF head, tried on validation besides weight 0 (empty weights: not tried).
     seed : int
         Seed of the holdout draw and the factor initialisations.
 
@@ -113,6 +116,8 @@ class Hybrid(Recommender):
         max_validation_users: int = 2000,
         max_memory_gb: float = 4.0,
         ease_input: str = "binary",
+        taste_regs: list[float] | tuple[float, ...] = (10.0, 40.0, 160.0),
+        taste_weights: list[float] | tuple[float, ...] = (0.5, 1.0),
         seed: int = 0,
     ) -> None:
         self.label_kind = label_kind
@@ -130,12 +135,14 @@ class Hybrid(Recommender):
         self.max_validation_users = max_validation_users
         self.max_memory_gb = max_memory_gb
         self.ease_input = ease_input
+        self.taste_regs = [float(r) for r in taste_regs]
+        self.taste_weights = [float(w) for w in taste_weights]
         self.seed = seed
 
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
         return {"embedding_size": 8, "epochs": 3, "ease_scales": [4.0], "mf_regs": [1.0], "other_sizes": [],
-                "ials_options": [[1.0, 2.0]], "ials_size": 8, "blend_steps": 4}
+                "ials_options": [[1.0, 2.0]], "ials_size": 8, "blend_steps": 4, "taste_regs": [40.0]}
 
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:

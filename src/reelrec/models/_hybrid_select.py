@@ -100,8 +100,9 @@ def make_judge(
     return lambda s: 0.5 * (catalogue_ndcg(s.copy(), seen, high) + catalogue_ndcg(s, seen, every))
 
 
-def walk(n: int, score: Callable[[int], float]) -> int:
-    """Index of the best grid point found by a local walk from the middle (a unimodal curve: ~3 fits, not n)."""
+def walk(n: int, score: Callable[[int], float], start: int | None = None) -> int:
+    """Index of the best grid point found by a local walk from ``start`` (default the middle; a unimodal
+    curve: ~3 fits, not n)."""
     seen: dict[int, float] = {}
 
     def at(i: int) -> float:
@@ -109,13 +110,13 @@ def walk(n: int, score: Callable[[int], float]) -> int:
             seen[i] = score(i)
         return seen[i]
 
-    i = n // 2
+    origin = i = n // 2 if start is None else start
     at(i)
     while True:
         for j in (i - 1, i + 1):
             if 0 <= j < n:
                 at(j)
-        best = max(seen, key=lambda j: (seen[j], -abs(j - n // 2)))
+        best = max(seen, key=lambda j: (seen[j], -abs(j - origin)))
         if best == i:
             return i
         i = best
@@ -168,11 +169,15 @@ def choose(
     for k in model.other_sizes:
         mf_at(int(k), mf_reg)
     k_best = max((k for k, r in mf if r == mf_reg), key=lambda k: mf[(k, mf_reg)][0])
+    if k_best != k0:  # the best penalty depends on the factor count: walk on from the chosen one
+        i = walk(len(model.mf_regs), lambda i: mf_at(k_best, model.mf_regs[i]), model.mf_regs.index(mf_reg))
+        mf_reg = model.mf_regs[i]
     mf_best = mf[(k_best, mf_reg)][1]
     taste_w, taste_reg, s_mf = 0.0, 0.0, mf_best[0]
     if taste_videos is not None:
         taste_w, taste_reg, s_mf = choose_taste(
-            judge, user, item, y, train, mf_best, val_users, taste_videos, user_design, log
+            judge, user, item, y, train, mf_best, val_users, taste_videos, user_design, log,
+            model.taste_regs, model.taste_weights,
         )
     parts = {"mf": standardise_rows(s_mf.copy())}
 

@@ -87,6 +87,8 @@ def check_params(model: Hybrid) -> None:
             raise ValueError(f"{name}={values!r}, must be a non-empty list of numbers > 0")
     if any(k < 1 for k in model.other_sizes):
         raise ValueError(f"other_sizes={model.other_sizes!r}, must be integers >= 1")
+    if any(not r > 0 for r in model.taste_regs) or any(not w > 0 for w in model.taste_weights):
+        raise ValueError(f"taste_regs={model.taste_regs!r}, taste_weights={model.taste_weights!r}: must be numbers > 0")
     if any(not (r > 0 and a >= 0) for r, a in model.ials_options):
         raise ValueError(f"ials_options={model.ials_options!r}, must be [reg > 0, alpha >= 0] pairs")
     if model.ease_input not in ("binary", "residual"):

@@ -28,10 +28,6 @@ from reelrec.models._hybrid_parts import FEATURE_REG, design_matrix, ridge_map
 
 #: At most this many video columns (the most frequent categorical / tag columns): bounds the per-user solves.
 MAX_COLUMNS = 64
-#: Penalties of the per-user ridge (in units of views: a user with ``reg`` views is half prior, half own).
-TASTE_REGS = (10.0, 40.0, 160.0)
-#: Weights of the taste score added to the MF head's score (0 = off).
-TASTE_WEIGHTS = (0.0, 0.5, 1.0)
 
 
 @dataclass
@@ -139,23 +135,24 @@ def choose_taste(
     judge: Callable[[NDArray[np.float32]], float],
     user: NDArray[np.int32], item: NDArray[np.int32], y: NDArray[np.float32], train: NDArray[np.bool_],
     mf_best: tuple[Any, ...], val_users: NDArray[np.integer], videos: NDArray[np.float32],
-    user_design: sp.csr_matrix | None, log: dict[str, float],
+    user_design: sp.csr_matrix | None, log: dict[str, float], regs: list[float], weights: list[float],
 ) -> tuple[float, float, NDArray[np.float32]]:
     """Weight and penalty of the taste part on the holdout, and the validation users' MF + taste scores.
 
     ``mf_best`` is the chosen MF head fitted on the training pairs (validation scores first); its
-    residual is regressed for each penalty in :data:`TASTE_REGS`, and the weights in
-    :data:`TASTE_WEIGHTS` are judged on ``s + weight * taste``. Weight 0 (the MF head alone) wins ties.
+    residual is regressed for each penalty in ``regs`` (in units of views: a user with ``reg`` views is
+    half prior, half their own), and each of ``weights`` is judged on ``s + weight * taste``. Weight 0
+    (the MF head alone) is always a candidate and wins ties.
     """
     s, mean, p, b, q, c = mf_best
     u, i = user[train], item[train]
     resid = mf_residual(u, i, y[train], mean, p, b, q, c)
     best = (judge(s.copy()), 0.0, 0.0)
     best_s = s
-    for reg in TASTE_REGS:
+    for reg in regs if weights else []:
         taste = fit_taste(u, i, resid, videos, p.shape[0], reg, user_design)
         extra = taste.scores(taste.user_weights[val_users])
-        for w in TASTE_WEIGHTS[1:]:
+        for w in weights:
             mix = s + np.float32(w) * extra
             log[f"taste reg={reg:g} weight={w:g}"] = score = judge(mix.copy())
             if score > best[0]:
