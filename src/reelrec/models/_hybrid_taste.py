@@ -75,22 +75,42 @@ def mf_residual(
     return (y - fit).astype(np.float32)
 
 
-def _per_user(
+Grams = tuple[NDArray[np.float64], NDArray[np.float64]]
+
+
+def user_grams(
     user: NDArray[np.int32], item: NDArray[np.int32], resid: NDArray[np.float32], videos: NDArray[np.float32],
-    n_users: int, reg: float, prior: NDArray[np.float64],
-) -> NDArray[np.float32]:
-    """``w_u = (V_u'V_u + reg I)^-1 (V_u' r_u + reg prior_u)`` for every user (prior alone without pairs)."""
+    n_users: int,
+) -> Grams:
+    """Per-user ``V_u'V_u`` (n_users, d, d) and ``V_u' r_u`` (n_users, d), float64.
+
+    Computed once as sparse products (each video's outer product is sparse: it has few kinds), so
+    every penalty and both passes reuse them: a pass costs batched d x d solves, not a walk over pairs.
+    """
     d = videos.shape[1]
-    out = prior.astype(np.float32).copy()
-    order = np.argsort(user, kind="stable")
-    starts = np.searchsorted(user[order], np.arange(n_users + 1))
-    ridge = reg * np.eye(d)
-    for u in np.flatnonzero(np.diff(starts)):
-        rows = order[starts[u] : starts[u + 1]]
-        v = videos[item[rows]].astype(np.float64)
-        rhs = v.T @ resid[rows].astype(np.float64) + reg * prior[u]
-        out[u] = np.linalg.solve(v.T @ v + ridge, rhs)
-    return out
+    v = sp.csr_matrix(videos)
+    pos, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.float64)]
+    for lo, hi in zip(v.indptr[:-1], v.indptr[1:], strict=True):
+        idx, val = v.indices[lo:hi].astype(np.int64), v.data[lo:hi].astype(np.float64)
+        pos.append((idx[:, None] * d + idx[None, :]).ravel())
+        vals.append(np.outer(val, val).ravel())
+    owner = np.repeat(np.arange(v.shape[0]), np.diff(v.indptr) ** 2)
+    outer = sp.csr_matrix((np.concatenate(vals), (owner, np.concatenate(pos))), shape=(v.shape[0], d * d))
+    ones = sp.csr_matrix((np.ones(len(user)), (user, item)), shape=(n_users, v.shape[0]))
+    gram = np.asarray((ones @ outer).toarray(), np.float64).reshape(n_users, d, d)
+    r = sp.csr_matrix((resid.astype(np.float64), (user, item)), shape=(n_users, v.shape[0]))
+    return gram, np.asarray(r @ videos.astype(np.float64), np.float64)
+
+
+def _solve(grams: Grams, reg: float, prior: NDArray[np.float64]) -> NDArray[np.float32]:
+    """``w_u = (V_u'V_u + reg I)^-1 (V_u' r_u + reg prior_u)`` for every user (the prior without pairs)."""
+    gram, rhs = grams
+    d = gram.shape[1]
+    out = np.empty_like(rhs)
+    for lo in range(0, len(gram), 4096):  # bounded temporaries on large user counts
+        g = gram[lo : lo + 4096] + reg * np.eye(d)
+        out[lo : lo + 4096] = np.linalg.solve(g, (rhs[lo : lo + 4096] + reg * prior[lo : lo + 4096])[..., None])[..., 0]
+    return out.astype(np.float32)
 
 
 @dataclass
@@ -115,11 +135,12 @@ class Taste:
 
 def fit_taste(
     user: NDArray[np.int32], item: NDArray[np.int32], resid: NDArray[np.float32], videos: NDArray[np.float32],
-    n_users: int, reg: float, user_design: sp.csr_matrix | None,
+    n_users: int, reg: float, user_design: sp.csr_matrix | None, grams: Grams | None = None,
 ) -> Taste:
     """Two passes: plain per-user ridge, then ridge toward the vector the user features predict."""
     d = videos.shape[1]
-    first = _per_user(user, item, resid, videos, n_users, reg, np.zeros((n_users, d)))
+    grams = user_grams(user, item, resid, videos, n_users) if grams is None else grams
+    first = _solve(grams, reg, np.zeros((n_users, d)))
     known = np.bincount(user, minlength=n_users) > 0
     mean_w = first[known].mean(axis=0) if known.any() else np.zeros(d, np.float32)
     user_map, bias = None, mean_w.astype(np.float32)
@@ -127,7 +148,7 @@ def fit_taste(
         user_map, bias = ridge_map(user_design[known], first[known], FEATURE_REG)
     taste = Taste(first, videos, user_map, np.asarray(bias, np.float32))
     prior = taste.prior(user_design, n_users).astype(np.float64)
-    taste.user_weights = _per_user(user, item, resid, videos, n_users, reg, prior)
+    taste.user_weights = _solve(grams, reg, prior)
     return taste
 
 
@@ -149,8 +170,9 @@ def choose_taste(
     resid = mf_residual(u, i, y[train], mean, p, b, q, c)
     best = (judge(s.copy()), 0.0, 0.0)
     best_s = s
+    grams = user_grams(u, i, resid, videos, p.shape[0]) if weights else None
     for reg in regs if weights else []:
-        taste = fit_taste(u, i, resid, videos, p.shape[0], reg, user_design)
+        taste = fit_taste(u, i, resid, videos, p.shape[0], reg, user_design, grams)
         extra = taste.scores(taste.user_weights[val_users])
         for w in weights:
             mix = s + np.float32(w) * extra
