@@ -10,6 +10,7 @@ from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
 from reelrec.models import Recommender
 from reelrec.models._history import History
 from reelrec.models._hybrid import Hybrid
+from reelrec.models._hybrid_select import walk
 from reelrec.models._hybrid_state import get_state, set_state
 from reelrec.models._hybrid_taste import fit_taste, taste_columns
 
@@ -150,3 +151,14 @@ def test_taste_can_be_left_out_and_bad_settings_are_named():
         Hybrid(taste_regs=[0.0]).fit(ds)
     with pytest.raises(ValueError, match="taste_weights"):
         Hybrid(taste_weights=[-1.0]).fit(ds)
+
+
+def test_walk_can_start_from_a_chosen_point():
+    calls: list[int] = []
+
+    def score(i: int) -> float:
+        calls.append(i)
+        return -abs(i - 5)
+
+    assert walk(7, score, start=4) == 5
+    assert calls[0] == 4 and 0 not in calls and 1 not in calls  # a local walk, not the whole grid
