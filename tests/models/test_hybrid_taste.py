@@ -12,7 +12,7 @@ from reelrec.models._history import History
 from reelrec.models._hybrid import Hybrid
 from reelrec.models._hybrid_select import walk
 from reelrec.models._hybrid_state import get_state, set_state
-from reelrec.models._hybrid_taste import fit_taste, taste_columns
+from reelrec.models._hybrid_taste import encode_videos, fit_taste, taste_columns
 
 N_USERS, N_ITEMS, N_GROUPS, N_KINDS = 300, 120, 4, 4
 
@@ -53,10 +53,10 @@ def fitted() -> Hybrid:
 
 
 def test_columns_are_the_video_kinds_not_the_numbers():
-    cols, design = taste_columns(taste_world().item_features)  # type: ignore[misc]
+    cols, design = taste_columns(encode_videos(taste_world().item_features))  # type: ignore[misc]
     assert design.shape == (N_ITEMS, N_KINDS)  # one-hot kinds; the numeric length is left to the item bias
     assert np.all(design.sum(axis=1) == 1.0)
-    assert taste_columns(None) is None
+    assert encode_videos(None) is None and taste_columns(None) is None
 
 
 def test_per_user_ridge_recovers_planted_taste_and_features_give_the_prior():

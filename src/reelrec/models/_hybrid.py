@@ -28,7 +28,7 @@ from reelrec.models._hybrid_parts import (
 from reelrec.models._hybrid_select import Choice, choose
 from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
 from reelrec.models._hybrid_state import check_params, get_state, set_state
-from reelrec.models._hybrid_taste import Taste, fit_taste, mf_residual, taste_columns
+from reelrec.models._hybrid_taste import Encoded, Taste, encode_videos, fit_taste, mf_residual, taste_columns
 from reelrec.models._hybrid_valid import carve_pairs
 from reelrec.models._ials import implicit_als
 from reelrec.models._item_mean import pair_means
@@ -163,13 +163,14 @@ class Hybrid(Recommender):
         rng = np.random.default_rng(self.seed)
         held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
         user_design = self._user_design(dataset)
-        cols = taste_columns(dataset.item_features)
+        encoded = encode_videos(dataset.item_features)
+        cols = taste_columns(encoded)
         self.taste_cols_ = None if cols is None else cols[0]
         videos = None if cols is None else cols[1]
         choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design, videos)
         self.label_kind_ = kind
         self.choice_ = choice
-        self._fit_parts(user, item, label, y, choice, use_ease, dataset)
+        self._fit_parts(user, item, label, y, choice, use_ease, dataset, encoded)
         self.taste_: Taste | None = None
         if videos is not None and choice.taste_weight > 0:
             resid = mf_residual(user, item, y, self.global_mean_, self.user_factors_, self.user_bias_,
@@ -209,6 +210,7 @@ class Hybrid(Recommender):
         choice: Choice,
         use_ease: bool,
         dataset: Dataset,
+        encoded: Encoded | None = None,
     ) -> None:
         n_users, n_items = dataset.n_users, dataset.n_items
         k = choice.embedding_size or int(self.embedding_size)
@@ -227,7 +229,7 @@ class Hybrid(Recommender):
                 extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
             )
         self.item_factors_, self.item_bias_ = np.ascontiguousarray(q), np.ascontiguousarray(c)
-        self.item_map_: ItemMap | None = fit_item_map(self, dataset, item)
+        self.item_map_: ItemMap | None = fit_item_map(self, dataset, item, encoded)
         self.user_map_ = self.user_map_bias_ = None
         if self.user_pipe_ is not None and dataset.user_features is not None:
             design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)

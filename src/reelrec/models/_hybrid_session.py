@@ -61,13 +61,21 @@ def _set_item_targets(model: Hybrid, out: NDArray[np.float32]) -> None:
         model.ials_item_ = np.ascontiguousarray(out[:, k + 1 :])
 
 
-def fit_item_map(model: Hybrid, dataset: Dataset, item: NDArray[np.int32]) -> ItemMap | None:
-    """Fit the feature map on videos with training views; give never-viewed videos its prediction."""
+def fit_item_map(
+    model: Hybrid, dataset: Dataset, item: NDArray[np.int32],
+    encoded: tuple[FeaturePipeline, sp.csr_matrix] | None = None,
+) -> ItemMap | None:
+    """Fit the feature map on videos with training views; give never-viewed videos its prediction.
+
+    ``encoded``: the video encoder already fitted on ``dataset.item_features`` and its design (saves a refit).
+    """
     table = dataset.item_features
     if table is None or not table.columns:
         return None
-    pipe = FeaturePipeline(min_count=5, max_categories=200)
-    design = design_matrix(pipe.fit_transform(table), pipe)
+    if encoded is None:
+        pipe = FeaturePipeline(min_count=5, max_categories=200)
+        encoded = pipe, design_matrix(pipe.fit_transform(table), pipe)
+    pipe, design = encoded
     viewed = np.bincount(item, minlength=dataset.n_items) > 0
     target = _item_targets(model)
     weights, intercept = ridge_map(design[viewed], target[viewed], FEATURE_REG)

@@ -43,16 +43,26 @@ class TasteColumns:
         return np.asarray(full[:, self.columns].toarray(), np.float32)
 
 
-def taste_columns(table: FeatureTable | None, n_min: int = 5) -> tuple[TasteColumns, NDArray[np.float32]] | None:
-    """Fit the video encoder and keep its most frequent categorical and multi-hot columns.
+Encoded = tuple[FeaturePipeline, sp.csr_matrix]
+
+
+def encode_videos(table: FeatureTable | None) -> Encoded | None:
+    """The video encoder fitted once, and its design of the fitted rows (shared with the item map)."""
+    if table is None or not table.columns:
+        return None
+    pipe = FeaturePipeline(min_count=5, max_categories=200)
+    return pipe, design_matrix(pipe.fit_transform(table), pipe)
+
+
+def taste_columns(encoded: Encoded | None, n_min: int = 5) -> tuple[TasteColumns, NDArray[np.float32]] | None:
+    """Keep the video encoder's most frequent categorical and multi-hot columns.
 
     Numeric columns are left out: their per-video effect is the MF item bias already. Returns the
     columns and the design of the fitted rows, or None when no column is usable.
     """
-    if table is None or not table.columns:
+    if encoded is None:
         return None
-    pipe = FeaturePipeline(min_count=5, max_categories=200)
-    full = design_matrix(pipe.fit_transform(table), pipe)
+    pipe, full = encoded
     spec = pipe.spec_
     first = len(spec.numeric_columns) + len(spec.numeric_missing_columns)
     counts = np.asarray((full != 0).sum(axis=0)).ravel()
