@@ -69,8 +69,10 @@ def set_state(model: Hybrid, tensors: dict[str, NDArray], extra: dict[str, Any])
     if "taste_user" in tensors and extra.get("taste_pipe") is not None:
         model.taste_cols_ = TasteColumns(FeaturePipeline.from_json(extra["taste_pipe"]),
                                          np.asarray(tensors["taste_columns"], np.int64))
-        model.taste_ = Taste(np.asarray(tensors["taste_user"], np.float32), np.asarray(tensors["taste_videos"], np.float32),
-                             tensors.get("taste_map"), np.asarray(tensors["taste_map_bias"], np.float32))
+        model.taste_ = Taste(
+            np.asarray(tensors["taste_user"], np.float32), np.asarray(tensors["taste_videos"], np.float32),
+            tensors.get("taste_map"), np.asarray(tensors["taste_map_bias"], np.float32),
+        )
 
 
 def check_params(model: Hybrid) -> None:
