@@ -49,6 +49,11 @@ class Hybrid(Recommender):
     (preference given exposure) and the implicit iALS component is not tried there. Ratings are
     judged on the mean of the two readings (relevant = rated >= 4, relevant = rated at all).
 
+    With video features, the MF head's score gains a side-feature taste term ``w_taste v_i . t_u``
+    (``reelrec.models._hybrid_taste``: each user's MF residual regressed on the video's category /
+    tag columns, shrunk toward what the user features predict), its weight and penalty chosen on the
+    same holdout (weight 0 leaves it out); ``predict`` includes it.
+
     Side features give cold users (ridge map from user features to ``p_u, b_u``, blended with
     popularity) and new videos (ridge map from video features to their MF and iALS factors, see
     :meth:`add_items`) their scores; :meth:`recommend_session` folds a short-term, recency-weighted
@@ -265,15 +270,7 @@ class Hybrid(Recommender):
     def taste_vectors(self, users: NDArray[np.int32], user_features: FeatureTable | None) -> NDArray[np.float32] | None:
         """Side-feature taste of users (index, or -1: the vector their features predict); None without it."""
         taste = getattr(self, "taste_", None)
-        if taste is None:
-            return None
-        design = None
-        if user_features is not None and self.user_pipe_ is not None:
-            design = design_matrix(self.user_pipe_.transform(user_features), self.user_pipe_)
-        out = taste.prior(design, len(users))
-        known = users >= 0
-        out[known] = taste.user_weights[users[known]]
-        return out
+        return None if taste is None else taste.vectors(users, user_features, self.user_pipe_)
 
     def blend(
         self,

@@ -138,6 +138,18 @@ class Taste:
             return np.broadcast_to(self.user_map_bias, (n, len(self.user_map_bias))).astype(np.float32)
         return np.asarray(user_design @ self.user_map + self.user_map_bias, np.float32)
 
+    def vectors(
+        self, users: NDArray[np.int32], user_features: FeatureTable | None, user_pipe: FeaturePipeline | None
+    ) -> NDArray[np.float32]:
+        """Taste of users given by index (their fitted vector) or -1 (the one ``user_features`` rows predict)."""
+        design = None
+        if user_features is not None and user_pipe is not None:
+            design = design_matrix(user_pipe.transform(user_features), user_pipe)
+        out = self.prior(design, len(users))
+        known = users >= 0
+        out[known] = self.user_weights[users[known]]
+        return out
+
     def scores(self, weights: NDArray[np.float32]) -> NDArray[np.float32]:
         """(n, n_videos) taste scores of users with taste vectors ``weights``."""
         return np.asarray(weights @ self.videos.T, np.float32)
