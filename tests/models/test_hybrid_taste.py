@@ -162,3 +162,15 @@ def test_walk_can_start_from_a_chosen_point():
 
     assert walk(7, score, start=4) == 5
     assert calls[0] == 4 and 0 not in calls and 1 not in calls  # a local walk, not the whole grid
+
+
+def test_without_user_features_the_prior_is_the_users_mean():
+    videos = np.eye(2, dtype=np.float32)
+    user = np.array([0, 0, 1, 1], np.int32)
+    item = np.array([0, 1, 0, 1], np.int32)
+    resid = np.array([1.0, 0.0, 3.0, 0.0], np.float32)
+    taste = fit_taste(user, item, resid, videos, 3, 1.0, None)
+    assert taste.user_map is None
+    np.testing.assert_allclose(taste.user_weights[2], taste.user_map_bias)  # user 2 has no pairs
+    assert taste.user_map_bias[0] == pytest.approx(0.5 * (0.5 + 1.5))  # mean of the first-pass vectors
+    assert taste.user_weights[1, 0] > taste.user_weights[0, 0] > 0
