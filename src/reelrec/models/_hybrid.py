@@ -29,6 +29,7 @@ from reelrec.models._hybrid_parts import (
 from reelrec.models._hybrid_select import Choice, choose
 from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
 from reelrec.models._hybrid_state import check_params, get_state, set_state
+from reelrec.models._hybrid_taste import Encoded, Taste, encode_videos, fit_taste, mf_residual, taste_columns
 from reelrec.models._hybrid_valid import carve_pairs
 from reelrec.models._ials import implicit_als
 from reelrec.models._item_mean import pair_means
@@ -48,6 +49,11 @@ class Hybrid(Recommender):
     everything. Watch-ratio logs are impressions: their held-out views are ranked among themselves
     (preference given exposure) and the implicit iALS component is not tried there. Ratings are
     judged on the mean of the two readings (relevant = rated >= 4, relevant = rated at all).
+
+    With video features, the MF head's score gains a side-feature taste term ``w_taste v_i . t_u``
+    (``reelrec.models._hybrid_taste``: each user's MF residual regressed on the video's category /
+    tag columns, shrunk toward what the user features predict), its weight and penalty chosen on the
+    same holdout (weight 0 leaves it out); ``predict`` includes it.
 
     Side features give cold users (ridge map from user features to ``p_u, b_u``, blended with
     popularity) and new videos (ridge map from video features to their MF and iALS factors, see
@@ -92,6 +98,9 @@ class Hybrid(Recommender):
         Catalogues whose EASE matrices would need more memory are fitted without EASE.
     ease_input : {"binary", "residual"}
         What EASE reconstructs: the binary matrix, or the label's residual after the MF biases.
+    taste_regs, taste_weights : list of float
+        Side-feature taste (``reelrec.models._hybrid_taste``): per-user ridge penalties and weights of
+        its score added to the MF head, tried on validation besides weight 0 (empty weights: not tried).
     seed : int
         Seed of the holdout draw and the factor initialisations.
 
@@ -121,6 +130,8 @@ class Hybrid(Recommender):
         max_validation_users: int = 2000,
         max_memory_gb: float = 4.0,
         ease_input: str = "binary",
+        taste_regs: list[float] | tuple[float, ...] = (10.0, 40.0, 160.0),
+        taste_weights: list[float] | tuple[float, ...] = (0.5, 1.0),
         seed: int = 0,
     ) -> None:
         self.label_kind = label_kind
@@ -138,12 +149,14 @@ class Hybrid(Recommender):
         self.max_validation_users = max_validation_users
         self.max_memory_gb = max_memory_gb
         self.ease_input = ease_input
+        self.taste_regs = [float(r) for r in taste_regs]
+        self.taste_weights = [float(w) for w in taste_weights]
         self.seed = seed
 
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
         return {"embedding_size": 8, "epochs": 3, "ease_scales": [4.0], "mf_regs": [1.0], "other_sizes": [],
-                "ials_options": [[1.0, 2.0]], "ials_size": 8, "blend_steps": 4}
+                "ials_options": [[1.0, 2.0]], "ials_size": 8, "blend_steps": 4, "taste_regs": [40.0]}
 
     @classmethod
     def search_space(cls) -> dict[str, Distribution]:
@@ -164,10 +177,19 @@ class Hybrid(Recommender):
         rng = np.random.default_rng(self.seed)
         held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
         user_design = self._user_design(dataset)
-        choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design)
+        encoded = encode_videos(dataset.item_features)
+        cols = taste_columns(encoded)
+        self.taste_cols_ = None if cols is None else cols[0]
+        videos = None if cols is None else cols[1]
+        choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design, videos)
         self.label_kind_ = kind
         self.choice_ = choice
-        self._fit_parts(user, item, label, y, choice, use_ease, dataset)
+        self._fit_parts(user, item, label, y, choice, use_ease, dataset, encoded)
+        self.taste_: Taste | None = None
+        if videos is not None and choice.taste_weight > 0:
+            resid = mf_residual(user, item, y, self.global_mean_, self.user_factors_, self.user_bias_,
+                                self.item_factors_, self.item_bias_)
+            self.taste_ = fit_taste(user, item, resid, videos, n_users, choice.taste_reg, user_design)
 
     def _user_design(self, dataset: Dataset) -> sp.csr_matrix | None:
         pipe = feature_pipeline(dataset.user_features)
@@ -202,6 +224,7 @@ class Hybrid(Recommender):
         choice: Choice,
         use_ease: bool,
         dataset: Dataset,
+        encoded: Encoded | None = None,
     ) -> None:
         n_users, n_items = dataset.n_users, dataset.n_items
         k = choice.embedding_size or int(self.embedding_size)
@@ -220,7 +243,7 @@ class Hybrid(Recommender):
                 extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
             )
         self.item_factors_, self.item_bias_ = np.ascontiguousarray(q), np.ascontiguousarray(c)
-        self.item_map_: ItemMap | None = fit_item_map(self, dataset, item)
+        self.item_map_: ItemMap | None = fit_item_map(self, dataset, item, encoded)
         self.user_map_ = self.user_map_bias_ = None
         if self.user_pipe_ is not None and dataset.user_features is not None:
             design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)
@@ -242,10 +265,15 @@ class Hybrid(Recommender):
         return sp.csr_matrix((self.ease_values_, self.seen_.indices, self.seen_.indptr), shape=self.seen_.shape)
 
     # ----------------------------------------------------------------------------------------- scoring
-    def _mf_scores(self, p: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
+    def _mf_scores(
+        self, p: NDArray[np.float32], b: NDArray[np.float32], t: NDArray[np.float32] | None = None
+    ) -> NDArray[np.float32]:
         z = p @ self.item_factors_.T
         z += b[:, None]
         z += self.item_bias_[None, :]
+        taste = getattr(self, "taste_", None)
+        if taste is not None and t is not None:
+            z += np.float32(self.choice_.taste_weight) * taste.scores(t)
         return z
 
     def rule_weights(self, scoring: str | None = None) -> tuple[float, float, float, float]:
@@ -255,23 +283,30 @@ class Hybrid(Recommender):
             return c.catalogue_mf_weight, c.catalogue_ease_weight, c.catalogue_ials_weight, c.catalogue_cold_weight
         return c.blend_weight, c.ease_weight, c.ials_weight, c.cold_weight
 
+    def taste_vectors(self, users: NDArray[np.int32], user_features: FeatureTable | None) -> NDArray[np.float32] | None:
+        """Side-feature taste of users (index, or -1: the vector their features predict); None without it."""
+        taste = getattr(self, "taste_", None)
+        return None if taste is None else taste.vectors(users, user_features, self.user_pipe_)
+
     def blend(
         self,
         rows: sp.csr_matrix,
         p: NDArray[np.float32],
         b: NDArray[np.float32],
         x: NDArray[np.float32] | None,
+        t: NDArray[np.float32] | None = None,
         scoring: str | None = None,
     ) -> NDArray[np.float32]:
         """The score of users given by EASE input ``rows``, MF state ``p, b`` and iALS vectors ``x``.
 
         ``scoring`` names the rule whose weights apply (the default, ``"blend"``, when omitted).
         Videos added after the fit have no EASE column: they score 0 there (before standardising).
+        ``t`` holds the users' side-feature taste vectors (:meth:`taste_vectors`).
         """
         w_mf, w_ease, w_ials, _ = self.rule_weights(scoring)
         out = np.zeros((len(p), self.n_items), np.float32)
         if w_mf > 0:
-            out += standardise_rows(self._mf_scores(p, b)) * np.float32(w_mf)
+            out += standardise_rows(self._mf_scores(p, b, t)) * np.float32(w_mf)
         if self.ease_weights_ is not None and w_ease > 0:
             n_old = self.ease_weights_.shape[0]
             ease = np.zeros((rows.shape[0], self.n_items), np.float32)
@@ -287,7 +322,8 @@ class Hybrid(Recommender):
     def _score_rule(self, users: NDArray[np.int32], scoring: str | None) -> NDArray[np.float32]:
         x = None if self.ials_user_ is None else self.ials_user_[users]
         rows = self._ease_matrix()[users]
-        return self.blend(rows, self.user_factors_[users], self.user_bias_[users], x, scoring)
+        t = self.taste_vectors(users, None)
+        return self.blend(rows, self.user_factors_[users], self.user_bias_[users], x, t, scoring)
 
     def _scorers(
         self, candidates: ArrayLike | None, scoring: str | None = None
@@ -312,7 +348,8 @@ class Hybrid(Recommender):
         """Scores of users known by features only: the MF head they predict blended with popularity."""
         p, b = self.cold_factors(user_features)
         v = np.float32(self.rule_weights(scoring)[3])
-        out = standardise_rows(self._mf_scores(p, b)) * (1 - v)
+        t = self.taste_vectors(np.full(len(p), -1, np.int32), user_features)
+        out = standardise_rows(self._mf_scores(p, b, t)) * (1 - v)
         pop = standardise_rows(np.broadcast_to(self.log_popularity_, (len(p), self.n_items)).copy())
         return out + v * pop
 
@@ -331,6 +368,10 @@ class Hybrid(Recommender):
     def _predict(self, users: NDArray[np.int32], items: NDArray[np.int32]) -> NDArray[np.float32]:
         z = np.einsum("nd,nd->n", self.user_factors_[users], self.item_factors_[items])
         z += self.user_bias_[users] + self.item_bias_[items] + np.float32(self.global_mean_)
+        taste = getattr(self, "taste_", None)
+        if taste is not None:
+            t = np.einsum("nd,nd->n", taste.user_weights[users], taste.videos[items])
+            z += np.float32(self.choice_.taste_weight) * t
         return label_from_target(z.astype(np.float32), self.label_kind_)
 
     def recommend_history(

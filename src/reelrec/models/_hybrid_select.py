@@ -20,6 +20,7 @@ from reelrec.models._hybrid_parts import (
     simplex,
     standardise_rows,
 )
+from reelrec.models._hybrid_taste import choose_taste
 from reelrec.models._hybrid_valid import catalogue_ndcg, impression_ndcg
 from reelrec.models._ials import implicit_als
 
@@ -54,6 +55,8 @@ class Choice:
     catalogue_ease_weight: float = 0.0
     catalogue_ials_weight: float = 0.0
     catalogue_cold_weight: float = -1.0
+    taste_weight: float = 0.0  # side-feature taste added to the MF head (``_hybrid_taste``); 0 = off
+    taste_reg: float = 0.0
 
     def __post_init__(self) -> None:
         if self.ease_weight < 0:  # artifacts written before the three-way blend
@@ -108,8 +111,9 @@ def make_judge(
     return lambda s: 0.5 * (catalogue_ndcg(s.copy(), seen, high) + catalogue_ndcg(s, seen, every))
 
 
-def walk(n: int, score: Callable[[int], float]) -> int:
-    """Index of the best grid point found by a local walk from the middle (a unimodal curve: ~3 fits, not n)."""
+def walk(n: int, score: Callable[[int], float], start: int | None = None) -> int:
+    """Index of the best grid point found by a local walk from ``start`` (default the middle; a unimodal
+    curve: ~3 fits, not n)."""
     seen: dict[int, float] = {}
 
     def at(i: int) -> float:
@@ -117,13 +121,13 @@ def walk(n: int, score: Callable[[int], float]) -> int:
             seen[i] = score(i)
         return seen[i]
 
-    i = n // 2
+    origin = i = n // 2 if start is None else start
     at(i)
     while True:
         for j in (i - 1, i + 1):
             if 0 <= j < n:
                 at(j)
-        best = max(seen, key=lambda j: (seen[j], -abs(j - n // 2)))
+        best = max(seen, key=lambda j: (seen[j], -abs(j - origin)))
         if best == i:
             return i
         i = best
@@ -140,6 +144,7 @@ def choose(
     shape: tuple[int, int],
     use_ease: bool,
     user_design: sp.csr_matrix | None,
+    taste_videos: NDArray[np.float32] | None = None,
 ) -> Choice:
     """Fit every option on the pairs outside ``held`` and keep what ranks ``held`` best.
 
@@ -175,8 +180,17 @@ def choose(
     for k in model.other_sizes:
         mf_at(int(k), mf_reg)
     k_best = max((k for k, r in mf if r == mf_reg), key=lambda k: mf[(k, mf_reg)][0])
+    if k_best != k0:  # the best penalty depends on the factor count: walk on from the chosen one
+        i = walk(len(model.mf_regs), lambda i: mf_at(k_best, model.mf_regs[i]), model.mf_regs.index(mf_reg))
+        mf_reg = model.mf_regs[i]
     mf_best = mf[(k_best, mf_reg)][1]
-    parts = {"mf": standardise_rows(mf_best[0])}
+    taste_w, taste_reg, s_mf = 0.0, 0.0, mf_best[0]
+    if taste_videos is not None:
+        taste_w, taste_reg, s_mf = choose_taste(
+            judge, user, item, y, train, mf_best, val_users, taste_videos, user_design, log,
+            model.taste_regs, model.taste_weights,
+        )
+    parts = {"mf": standardise_rows(s_mf.copy())}
 
     ease_reg = 1.0
     if use_ease:
@@ -207,7 +221,8 @@ def choose(
         "mf_reg": float(mf_reg), "ease_reg": float(ease_reg), "blend_weight": weights["mf"],
         "cold_weight": float(cold), "validation": log, "embedding_size": int(k_best),
         "ease_weight": weights.get("ease", 0.0), "ials_weight": weights.get("ials", 0.0),
-        "ials_reg": float(ials[0]), "ials_alpha": float(ials[1]), **second,
+        "ials_reg": float(ials[0]), "ials_alpha": float(ials[1]),
+        "taste_weight": float(taste_w), "taste_reg": float(taste_reg), **second,
     })
 
 

@@ -62,13 +62,21 @@ def _set_item_targets(model: Hybrid, out: NDArray[np.float32]) -> None:
         model.ials_item_ = np.ascontiguousarray(out[:, k + 1 :])
 
 
-def fit_item_map(model: Hybrid, dataset: Dataset, item: NDArray[np.int32]) -> ItemMap | None:
-    """Fit the feature map on videos with training views; give never-viewed videos its prediction."""
+def fit_item_map(
+    model: Hybrid, dataset: Dataset, item: NDArray[np.int32],
+    encoded: tuple[FeaturePipeline, sp.csr_matrix] | None = None,
+) -> ItemMap | None:
+    """Fit the feature map on videos with training views; give never-viewed videos its prediction.
+
+    ``encoded``: the video encoder already fitted on ``dataset.item_features`` and its design (saves a refit).
+    """
     table = dataset.item_features
     if table is None or not table.columns:
         return None
-    pipe = FeaturePipeline(min_count=5, max_categories=200)
-    design = design_matrix(pipe.fit_transform(table), pipe)
+    if encoded is None:
+        pipe = FeaturePipeline(min_count=5, max_categories=200)
+        encoded = pipe, design_matrix(pipe.fit_transform(table), pipe)
+    pipe, design = encoded
     viewed = np.bincount(item, minlength=dataset.n_items) > 0
     target = _item_targets(model)
     weights, intercept = ridge_map(design[viewed], target[viewed], FEATURE_REG)
@@ -90,6 +98,9 @@ def add_items(model: Hybrid, item_ids: NDArray, item_features: FeatureTable) -> 
     model.seen_ = sp.csr_matrix((seen.data, seen.indices, seen.indptr), shape=(seen.shape[0], n_old + m))
     model.item_popularity_ = np.r_[model.item_popularity_, np.zeros(m, np.float32)]
     model.log_popularity_ = np.r_[model.log_popularity_, np.zeros(m, np.float32)]
+    taste = getattr(model, "taste_", None)
+    if taste is not None and model.taste_cols_ is not None:  # new videos get taste from their features too
+        taste.videos = np.vstack([taste.videos, model.taste_cols_.design(item_features)])
     return np.arange(n_old, n_old + m, dtype=np.int32)
 
 
@@ -149,7 +160,7 @@ def session_scores(
         # Residual EASE input: each view carries the liked label minus the video's bias.
         views = views.multiply((model.liked_target_ - model.item_bias_)[None, :]).tocsr()
     base = model._ease_matrix()[safe].multiply(known[:, None].astype(np.float32)).tocsr()
-    scores = model.blend((base + views).tocsr(), p, bias, x, scoring)
+    scores = model.blend((base + views).tocsr(), p, bias, x, model.taste_vectors(users, user_features), scoring)
     empty_new = ~known & (np.asarray([len(h) for h in histories]) == 0)
     if empty_new.any():
         rows_new = np.flatnonzero(empty_new)

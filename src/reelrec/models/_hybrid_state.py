@@ -11,6 +11,7 @@ from reelrec.features import FeaturePipeline
 from reelrec.models._hybrid_parts import LABEL_KINDS
 from reelrec.models._hybrid_select import Choice
 from reelrec.models._hybrid_session import ItemMap
+from reelrec.models._hybrid_taste import Taste, TasteColumns
 
 if TYPE_CHECKING:
     from reelrec.models._hybrid import Hybrid
@@ -38,6 +39,13 @@ def get_state(model: Hybrid) -> tuple[dict[str, NDArray], dict[str, Any]]:
         "user_pipe": None if model.user_pipe_ is None else model.user_pipe_.to_json(),
         "item_pipe": None if item_map is None else item_map.pipe.to_json(),
     }
+    taste, cols = getattr(model, "taste_", None), getattr(model, "taste_cols_", None)
+    if taste is not None and cols is not None:
+        tensors.update(taste_user=taste.user_weights, taste_videos=taste.videos, taste_map_bias=taste.user_map_bias,
+                       taste_columns=cols.columns)
+        if taste.user_map is not None:
+            tensors["taste_map"] = taste.user_map
+        extra["taste_pipe"] = cols.pipe.to_json()
     return tensors, extra
 
 
@@ -57,6 +65,14 @@ def set_state(model: Hybrid, tensors: dict[str, NDArray], extra: dict[str, Any])
     model.item_map_ = None
     if item_pipe is not None and "item_map" in tensors:
         model.item_map_ = ItemMap(FeaturePipeline.from_json(item_pipe), tensors["item_map"], tensors["item_map_bias"])
+    model.taste_ = model.taste_cols_ = None  # artifacts from before the taste part have none
+    if "taste_user" in tensors and extra.get("taste_pipe") is not None:
+        model.taste_cols_ = TasteColumns(FeaturePipeline.from_json(extra["taste_pipe"]),
+                                         np.asarray(tensors["taste_columns"], np.int64))
+        model.taste_ = Taste(
+            np.asarray(tensors["taste_user"], np.float32), np.asarray(tensors["taste_videos"], np.float32),
+            tensors.get("taste_map"), np.asarray(tensors["taste_map_bias"], np.float32),
+        )
 
 
 def check_params(model: Hybrid) -> None:
@@ -73,6 +89,8 @@ def check_params(model: Hybrid) -> None:
             raise ValueError(f"{name}={values!r}, must be a non-empty list of numbers > 0")
     if any(k < 1 for k in model.other_sizes):
         raise ValueError(f"other_sizes={model.other_sizes!r}, must be integers >= 1")
+    if any(not r > 0 for r in model.taste_regs) or any(not w > 0 for w in model.taste_weights):
+        raise ValueError(f"taste_regs={model.taste_regs!r}, taste_weights={model.taste_weights!r}: must be numbers > 0")
     if any(not (r > 0 and a >= 0) for r, a in model.ials_options):
         raise ValueError(f"ials_options={model.ials_options!r}, must be [reg > 0, alpha >= 0] pairs")
     if model.ease_input not in ("binary", "residual"):
