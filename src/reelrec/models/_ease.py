@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
@@ -47,6 +48,55 @@ def item_gram(seen: sp.csr_matrix, items: NDArray[np.int32] | None = None) -> ND
         block = torch.from_numpy(seen[lo : lo + step].toarray().astype(np.float32, copy=False))
         gram.addmm_(block.T, block if items is None else block[:, torch.from_numpy(items.astype(np.int64))])
     return gram.numpy().astype(np.float64)
+
+
+def inverse_factor(gram: NDArray[np.float64], reg: float, overwrite: bool = False) -> torch.Tensor:
+    """``W = L^-1`` (lower triangular, float64) with ``L L' = gram + reg I``, so ``(gram + reg I)^-1 = W'W``.
+
+    Cholesky from torch, then LAPACK's triangular inverse in place: on CPU this is three to four
+    times faster than ``torch.cholesky_inverse`` for the same result, and keeps one dense matrix
+    besides ``gram``; with ``overwrite`` (``gram`` C-ordered) it works in ``gram``'s memory, which is lost.
+    """
+    g = torch.from_numpy(gram)
+    if not overwrite or not gram.flags.c_contiguous:
+        g = g.clone()
+    g.diagonal().add_(float(reg))
+    chol, info = torch.linalg.cholesky_ex(g, out=(g, torch.empty((), dtype=torch.int32)))
+    if int(info) != 0:
+        raise ValueError(f"EASE: gram + reg I is not positive definite (reg={reg!r}); raise reg")
+    # A C-ordered lower-triangular L is a Fortran-ordered upper-triangular L': LAPACK inverts it in
+    # place, giving (L')^-1 = W' in the same memory, i.e. W in C order.
+    inv_t, info = scipy.linalg.lapack.dtrtri(chol.numpy().T, lower=0, overwrite_c=1)
+    if info != 0:
+        raise ValueError(f"EASE: singular Cholesky factor (reg={reg!r}); raise reg")
+    return torch.from_numpy(np.ascontiguousarray(inv_t.T))
+
+
+def ease_matrix(gram: NDArray[np.float64], reg: float, overwrite: bool = False) -> NDArray[np.float32]:
+    """EASE's item-item matrix ``B = I - P / diag(P)`` with ``P = (gram + reg I)^-1``, zero diagonal.
+
+    ``P = W'W`` from :func:`inverse_factor`; ``overwrite`` lets it use ``gram``'s memory (peak: two
+    dense float64 matrices and the float32 result).
+    """
+    w = inverse_factor(gram, reg, overwrite)
+    inv = w.T @ w
+    del w
+    inv.div_(-inv.diagonal().clone()[None, :])
+    inv.diagonal().zero_()
+    return inv.to(torch.float32).numpy()
+
+
+def ease_scores(gram: NDArray[np.float64], reg: float, rows: sp.csr_matrix) -> NDArray[np.float32]:
+    """``rows @ B`` for a few users without forming ``B``: ``x - (x P) / diag(P)``, ``x P = (x W') W``.
+
+    Choosing the penalty scores only the validation users, so the ``n^3`` product ``W'W`` is
+    replaced by two ``m n^2`` products (``m`` users).
+    """
+    w = inverse_factor(gram, reg)
+    diag = (w * w).sum(dim=0)
+    x = torch.from_numpy(rows.toarray().astype(np.float64))
+    xp = (x @ w.T) @ w
+    return (x - xp / diag[None, :]).to(torch.float32).numpy()
 
 
 class EASE(Recommender):
@@ -106,17 +156,8 @@ class EASE(Recommender):
                 f"EASE needs about {need:.1f} GB for {n} items (dense item-item matrices), above "
                 f"max_memory_gb={self.max_memory_gb}; raise max_memory_gb, or use itemknn or mf for this catalogue"
             )
-        gram = torch.from_numpy(item_gram(self.seen_))
-        gram.diagonal().add_(float(self.reg))
-        # Cholesky inverse: the regularised Gram matrix is symmetric positive definite. Intermediates
-        # are dropped as soon as possible to keep at most two dense float64 matrices alive.
-        chol = torch.linalg.cholesky(gram)
-        del gram
-        inv = torch.cholesky_inverse(chol)
-        del chol
-        inv.div_(-inv.diagonal().clone()[None, :])
-        inv.diagonal().zero_()
-        self.weights_ = inv.to(torch.float32).numpy()
+        # The regularised Gram matrix is symmetric positive definite: Cholesky, triangular inverse.
+        self.weights_ = ease_matrix(item_gram(self.seen_), float(self.reg), overwrite=True)
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
         return np.asarray(self.seen_[users] @ self.weights_, dtype=np.float32)

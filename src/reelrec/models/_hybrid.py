@@ -25,6 +25,7 @@ from reelrec.models._hybrid_parts import (
     ridge_map,
     standardise_rows,
 )
+from reelrec.models._hybrid_progress import FitClock, fit_plan, refit_units
 from reelrec.models._hybrid_select import Choice, choose
 from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
 from reelrec.models._hybrid_state import check_params, get_state, set_state
@@ -85,6 +86,9 @@ class Hybrid(Recommender):
         What EASE reconstructs: the binary matrix, or the label's residual after the MF biases.
     seed : int
         Seed of the holdout draw and the factor initialisations.
+    progress : bool
+        Run option, not saved with the model: one progress bar with an ETA on stderr for the whole fit.
+        ``fit_seconds_`` (saved) holds the fit's wall seconds per phase either way.
 
     Stability: experimental.
     """
@@ -94,6 +98,7 @@ class Hybrid(Recommender):
     supports_cold_start = True
     supports_new_items = True
     scorings: ClassVar[tuple[str, ...]] = ("blend",)
+    run_params: ClassVar[tuple[str, ...]] = ("progress",)
 
     def __init__(
         self,
@@ -113,6 +118,7 @@ class Hybrid(Recommender):
         max_memory_gb: float = 4.0,
         ease_input: str = "binary",
         seed: int = 0,
+        progress: bool = False,
     ) -> None:
         self.label_kind = label_kind
         self.embedding_size = embedding_size
@@ -130,6 +136,7 @@ class Hybrid(Recommender):
         self.max_memory_gb = max_memory_gb
         self.ease_input = ease_input
         self.seed = seed
+        self.progress = progress
 
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
@@ -154,11 +161,17 @@ class Hybrid(Recommender):
         use_ease = EASE.memory_needed_gb(n_items) <= self.max_memory_gb
         rng = np.random.default_rng(self.seed)
         held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
-        user_design = self._user_design(dataset)
-        choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design)
-        self.label_kind_ = kind
-        self.choice_ = choice
-        self._fit_parts(user, item, label, y, choice, use_ease, dataset)
+        plan = fit_plan(self, kind, len(user), int(held.sum()), n_users, n_items, use_ease)
+        clock = FitClock(plan, bool(self.progress))
+        try:
+            with clock.phase("features"):
+                user_design = self._user_design(dataset)
+            choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design, clock)
+            self.label_kind_ = kind
+            self.choice_ = choice
+            self._fit_parts(user, item, label, y, choice, use_ease, dataset, clock)
+        finally:
+            self.fit_seconds_ = clock.close()
 
     def _user_design(self, dataset: Dataset) -> sp.csr_matrix | None:
         pipe = feature_pipeline(dataset.user_features)
@@ -193,10 +206,14 @@ class Hybrid(Recommender):
         choice: Choice,
         use_ease: bool,
         dataset: Dataset,
+        clock: FitClock,
     ) -> None:
         n_users, n_items = dataset.n_users, dataset.n_items
+        planned = refit_units(self, self.label_kind_, len(y), n_users, n_items, use_ease)
         k = choice.embedding_size or int(self.embedding_size)
-        mean, p, b, q, c = self.fit_mf(user, item, y, (n_users, n_items), choice.mf_reg, int(self.epochs), k)
+        with clock.phase("refit mf"):
+            mean, p, b, q, c = self.fit_mf(user, item, y, (n_users, n_items), choice.mf_reg, int(self.epochs), k)
+        clock.advance(planned["mf"], "refit MF")
         self.global_mean_ = mean
         # The labels a history view is assumed to carry when its watch ratio is unknown (a liked view:
         # the training targets' upper quartile) or when it was skipped (their 5th percentile), centred.
@@ -205,26 +222,31 @@ class Hybrid(Recommender):
         self.user_factors_, self.user_bias_ = p, b
         self.ials_user_ = self.ials_item_ = None
         if choice.ials_weight > 0:
-            extra = ials_confidence(user, item, label, self.label_kind_, choice.ials_alpha, (n_users, n_items))
-            rng = np.random.default_rng(self.seed)
-            self.ials_user_, self.ials_item_ = implicit_als(
-                extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
-            )
+            with clock.phase("refit ials"):
+                extra = ials_confidence(user, item, label, self.label_kind_, choice.ials_alpha, (n_users, n_items))
+                rng = np.random.default_rng(self.seed)
+                self.ials_user_, self.ials_item_ = implicit_als(
+                    extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
+                )
+        clock.advance(planned["ials"], "refit iALS")
         self.item_factors_, self.item_bias_ = np.ascontiguousarray(q), np.ascontiguousarray(c)
-        self.item_map_: ItemMap | None = fit_item_map(self, dataset, item)
-        self.user_map_ = self.user_map_bias_ = None
-        if self.user_pipe_ is not None and dataset.user_features is not None:
-            design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)
-            known = np.bincount(user, minlength=n_users) > 0
-            pb = np.hstack([p, b[:, None]])
-            self.user_map_, self.user_map_bias_ = ridge_map(design[known], pb[known], FEATURE_REG)
+        with clock.phase("maps"):
+            self.item_map_: ItemMap | None = fit_item_map(self, dataset, item)
+            self.user_map_ = self.user_map_bias_ = None
+            if self.user_pipe_ is not None and dataset.user_features is not None:
+                design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)
+                known = np.bincount(user, minlength=n_users) > 0
+                pb = np.hstack([p, b[:, None]])
+                self.user_map_, self.user_map_bias_ = ridge_map(design[known], pb[known], FEATURE_REG)
         self.log_popularity_ = np.log1p(self.item_popularity_).astype(np.float32)
         self.ease_weights_ = self.ease_values_ = None
         if self.ease_input == "residual":
             # Pairs are sorted by user then item, the order of seen_'s entries.
             self.ease_values_ = (y - mean - b[user] - self.item_bias_[item]).astype(np.float32)
         if use_ease and choice.ease_weight > 0:
-            self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
+            with clock.phase("refit ease"):
+                self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
+        clock.advance(planned["ease"], "refit EASE")
 
     def _ease_matrix(self) -> sp.csr_matrix:
         """EASE's input rows for every user: the binary matrix, or the residual labels on its pattern."""

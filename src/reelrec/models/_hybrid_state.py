@@ -37,6 +37,7 @@ def get_state(model: Hybrid) -> tuple[dict[str, NDArray], dict[str, Any]]:
         "choice": model.choice_.to_dict(),
         "user_pipe": None if model.user_pipe_ is None else model.user_pipe_.to_json(),
         "item_pipe": None if item_map is None else item_map.pipe.to_json(),
+        "fit_seconds": dict(getattr(model, "fit_seconds_", {})),
     }
     return tensors, extra
 
@@ -52,6 +53,8 @@ def set_state(model: Hybrid, tensors: dict[str, NDArray], extra: dict[str, Any])
     model.liked_target_ = float(extra["liked_target"])
     model.skip_target_ = float(extra.get("skip_target", -model.liked_target_))
     model.choice_ = Choice.from_dict(extra["choice"])
+    # Wall seconds per fit phase; artifacts from before the breakdown have none.
+    model.fit_seconds_ = {str(k): float(v) for k, v in extra.get("fit_seconds", {}).items()}
     model.user_pipe_ = None if extra["user_pipe"] is None else FeaturePipeline.from_json(extra["user_pipe"])
     item_pipe = extra.get("item_pipe")
     model.item_map_ = None
