@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +29,64 @@ class FactorCollapseWarning(UserWarning):
 _BATCH_ELEMENTS = 2**24
 
 
+@dataclass
+class RowBatches:
+    """The pattern-only half of :func:`solve_rows`: row batches and their gather indices.
+
+    ALS solves the same user and item patterns every sweep with new targets and designs; building
+    this once per fit saves the sort, the batch cuts and two index passes per half sweep.
+    """
+
+    rows: list[NDArray[np.int64]]
+    pos: list[torch.Tensor]
+    cols: list[torch.Tensor]
+    widths: list[int]
+    n_rows: int
+    nnz: int
+    n_other: int
+    longest: int
+
+
+def row_batches(
+    indptr: NDArray[np.int64], cols: NDArray[np.int32], n_other: int, k: int, batch_elements: int = _BATCH_ELEMENTS
+) -> RowBatches:
+    """Cut the rows of a CSR pattern into batches for :func:`solve_rows` (``k``: factors, without the bias).
+
+    Rows are sorted by length; each batch is the longest run of the remaining (ascending) rows whose
+    padded block fits the budget and either stays small (one op per tiny row group costs more than
+    padding it) or has its longest row at most ~1.25x its shortest, so padding wastes little work.
+    Padding slots point at entry ``nnz`` and design row ``n_other`` (a zero target and a zero row).
+    """
+    n_rows = len(indptr) - 1
+    counts = np.diff(indptr)
+    order = np.argsort(counts, kind="stable")
+    sorted_counts = counts[order]
+    cols_t = torch.from_numpy(np.append(cols, n_other).astype(np.int64))
+    pad = len(cols)
+    cap = max(1, batch_elements // (k + 1))
+    out = RowBatches([], [], [], [], n_rows, pad, n_other, int(counts.max(initial=0)))
+    start = int(np.searchsorted(sorted_counts, 1))
+    while start < n_rows:
+        padded = np.arange(1, n_rows - start + 1, dtype=np.int64) * sorted_counts[start:]
+        by_budget = int(np.searchsorted(padded, cap, side="right"))
+        by_size = int(np.searchsorted(padded, cap // 4, side="right"))
+        widest = sorted_counts[start] + sorted_counts[start] // 4 + 8
+        by_width = int(np.searchsorted(sorted_counts[start:], widest, side="right"))
+        stop = start + max(1, min(by_budget, max(by_size, by_width)))
+        rows = order[start:stop]
+        width = int(sorted_counts[stop - 1])
+        offsets = torch.arange(width)
+        lens = torch.from_numpy(counts[rows].astype(np.int64))
+        pos = torch.from_numpy(indptr[rows].astype(np.int64))[:, None] + offsets[None, :]
+        pos = pos.masked_fill_(offsets[None, :] >= lens[:, None], pad).view(-1)
+        out.rows.append(rows)
+        out.pos.append(pos)
+        out.cols.append(torch.index_select(cols_t, 0, pos))
+        out.widths.append(width)
+        start = stop
+    return out
+
+
 def solve_rows(
     indptr: NDArray[np.int64],
     cols: NDArray[np.int32],
@@ -38,6 +97,7 @@ def solve_rows(
     *,
     weight: NDArray[np.float32] | None = None,
     prior: NDArray[np.float64] | None = None,
+    batches: RowBatches | None = None,
 ) -> NDArray[np.float32]:
     """Ridge regression for every row of a CSR pattern, all rows solved in batches.
 
@@ -67,6 +127,8 @@ def solve_rows(
         Non-negative weight of each entry's quadratic term (default 1).
     prior : ndarray of float64, shape (k, k), optional
         Positive semi-definite matrix added to every row's Gram matrix.
+    batches : RowBatches, optional
+        :func:`row_batches` of this pattern, reused across calls (built here when omitted).
 
     Returns
     -------
@@ -74,45 +136,24 @@ def solve_rows(
     """
     n_rows = len(indptr) - 1
     n_other, k = design.shape
+    if batches is None:
+        batches = row_batches(indptr, cols, n_other, k, batch_elements)
     out = np.zeros((n_rows, k), np.float32)
-    counts = np.diff(indptr)
-    order = np.argsort(counts, kind="stable")
-    sorted_counts = counts[order]
-    # Padding slots point at an extra all-zero design row and an extra zero target, so they add
-    # nothing to the Gram matrices and no masking pass is needed.
     design_t = torch.from_numpy(np.vstack([design, np.zeros((1, k), np.float32)]).astype(np.float32, copy=False))
     target_t = torch.from_numpy(np.append(target, np.float32(0)).astype(np.float32, copy=False))
-    cols_t = torch.from_numpy(np.append(cols, n_other).astype(np.int64))
-    pad = len(cols)
     ridge = reg * torch.eye(k, dtype=torch.float64)
     if prior is not None:
         ridge = ridge + torch.from_numpy(np.asarray(prior, np.float64))
     # Square roots of the weights scale the design rows of the Gram products; padding weighs 0.
     root_w = None if weight is None else torch.from_numpy(np.append(np.sqrt(weight), 0).astype(np.float32))
-    cap = max(1, batch_elements // (k + 1))
     # One scratch block reused by every batch: fresh allocations of this size cost more in page
     # faults than the gather itself.
-    scratch = torch.empty(max(cap, int(counts.max(initial=0))) * (k + 1))
-    start = int(np.searchsorted(sorted_counts, 1))
-    while start < n_rows:
-        # Longest run of the remaining (ascending) rows whose padded block fits the budget and
-        # either stays small (one op per tiny row group costs more than padding it) or has its
-        # longest row at most ~1.25x its shortest, so padding wastes little work.
-        padded = np.arange(1, n_rows - start + 1, dtype=np.int64) * sorted_counts[start:]
-        by_budget = int(np.searchsorted(padded, cap, side="right"))
-        by_size = int(np.searchsorted(padded, cap // 4, side="right"))
-        widest = sorted_counts[start] + sorted_counts[start] // 4 + 8
-        by_width = int(np.searchsorted(sorted_counts[start:], widest, side="right"))
-        stop = start + max(1, min(by_budget, max(by_size, by_width)))
-        rows = order[start:stop]
-        width = int(sorted_counts[stop - 1])
-        offsets = torch.arange(width)
-        lens = torch.from_numpy(counts[rows].astype(np.int64))
-        pos = torch.from_numpy(indptr[rows].astype(np.int64))[:, None] + offsets[None, :]
-        pos = pos.masked_fill_(offsets[None, :] >= lens[:, None], pad).view(-1)
+    size = max((len(pos) for pos in batches.pos), default=0)
+    scratch = torch.empty(size * (k + 1))
+    for rows, pos, gather, width in zip(batches.rows, batches.pos, batches.cols, batches.widths, strict=True):
         # One block [x | y] gives both X'X and X'y from a single batched matmul.
         xy = scratch[: len(pos) * (k + 1)].view(len(pos), k + 1)
-        torch.index_select(design_t, 0, torch.index_select(cols_t, 0, pos), out=xy[:, :k])
+        torch.index_select(design_t, 0, gather, out=xy[:, :k])
         xy[:, k] = torch.index_select(target_t, 0, pos)
         xy = xy.view(len(rows), width, k + 1)
         if root_w is None:
@@ -122,9 +163,10 @@ def solve_rows(
             rhs = torch.bmm(xy[..., :k].transpose(1, 2), xy[..., k:]).to(torch.float64)
             xw = xy[..., :k] * torch.index_select(root_w, 0, pos).view(len(rows), width, 1)
             gram = torch.bmm(xw.transpose(1, 2), xw).to(torch.float64)
-        chol = torch.linalg.cholesky(gram + ridge)
+        chol, info = torch.linalg.cholesky_ex(gram + ridge)
+        if bool(info.any()):
+            raise ValueError(f"solve_rows: a Gram matrix is not positive definite (reg={reg!r}); raise reg")
         out[rows] = torch.cholesky_solve(rhs, chol)[..., 0].to(torch.float32).numpy()
-        start = stop
     return out
 
 
@@ -156,10 +198,12 @@ def biased_als(
     p, b = np.zeros((n_users, k), np.float32), np.zeros(n_users, np.float32)
     ones_i = np.ones((n_items, 1), np.float32)
     ones_u = np.ones((n_users, 1), np.float32)
+    u_batches = row_batches(u_indptr, item, n_items, k + 1)
+    i_batches = row_batches(i_indptr, i_cols, n_users, k + 1)
     for _ in range(sweeps):
-        w = solve_rows(u_indptr, item, y - c[item], np.hstack([q, ones_i]), reg)
+        w = solve_rows(u_indptr, item, y - c[item], np.hstack([q, ones_i]), reg, batches=u_batches)
         p, b = w[:, :k], w[:, k]
-        w = solve_rows(i_indptr, i_cols, i_y - b[i_cols], np.hstack([p, ones_u]), reg)
+        w = solve_rows(i_indptr, i_cols, i_y - b[i_cols], np.hstack([p, ones_u]), reg, batches=i_batches)
         q, c = w[:, :k], w[:, k]
     return p, b, q, c
 
