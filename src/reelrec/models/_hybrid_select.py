@@ -104,6 +104,11 @@ def make_judge(
     return lambda s: 0.5 * (catalogue_ndcg(s.copy(), seen, high) + catalogue_ndcg(s, seen, every))
 
 
+def choose_sweeps(model: Hybrid) -> int:
+    """ALS sweeps of each option's fit while choosing: the ranking of options settles long before the factors do."""
+    return max(2, int(model.epochs) // 2)
+
+
 def walk(n: int, score: Callable[[int], float]) -> int:
     """Index of the best grid point found by a local walk from the middle (a unimodal curve: ~3 fits, not n)."""
     seen: dict[int, float] = {}
@@ -158,7 +163,7 @@ def choose(
     x_train = sp.csr_matrix((np.ones(int(train.sum()), np.float32), (user[train], item[train])), shape=shape)
     judge = make_judge(kind, row_of[user[held]], item[held], label[held], x_train[val_users], model.rating_judge)
     log: dict[str, float] = {}
-    sweeps = max(2, int(model.epochs) // 2)  # the ranking of options settles long before the factors do
+    sweeps = choose_sweeps(model)
 
     mf: dict[tuple[int, float], tuple[float, tuple[Any, ...]]] = {}
     n_train = int(train.sum())
@@ -270,7 +275,7 @@ def _choose_ials(
     best, best_score, best_s = (1.0, 1.0), -1.0, np.zeros(0, np.float32)
     for reg, alpha in model.ials_options:
         extra = ials_confidence(user[train], item[train], label[train], kind, float(alpha), shape)
-        sweeps = max(2, int(model.epochs) // 2)
+        sweeps = choose_sweeps(model)
         x, q = implicit_als(extra, int(model.ials_size), float(reg), sweeps, np.random.default_rng(model.seed))
         s = x[val_users] @ q.T
         log[f"ials reg={reg:g} alpha={alpha:g}"] = score = judge(s.copy())
