@@ -20,7 +20,7 @@ from reelrec.models._mf import biased_als, row_batches, solve_rows
 from tests.models.test_hybrid import two_clusters
 
 SMALL = {"embedding_size": 4, "epochs": 4, "mf_regs": [0.5, 2.0], "ease_scales": [1.0, 8.0], "max_validation_users": 60}
-PHASES = {"features", "choose mf", "choose ease", "choose blend", "choose cold", "refit mf", "maps"}
+PHASES = {"prepare", "features", "choose mf", "choose ease", "choose blend", "choose cold", "refit mf", "maps"}
 
 
 @pytest.fixture(scope="module")

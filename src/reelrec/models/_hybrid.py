@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -154,6 +155,7 @@ class Hybrid(Recommender):
     # --------------------------------------------------------------------------------------------- fit
     def _fit(self, dataset: Dataset) -> None:
         self._check_params()
+        start = time.perf_counter()
         kind = detect_label_kind(dataset) if self.label_kind == "auto" else cast(LabelKind, self.label_kind)
         user, item, label = pair_means(dataset.interactions, dataset.n_items)
         y = label_target(label, kind).astype(np.float32)
@@ -163,6 +165,7 @@ class Hybrid(Recommender):
         held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
         plan = fit_plan(self, kind, len(user), int(held.sum()), n_users, n_items, use_ease)
         clock = FitClock(plan, bool(self.progress))
+        clock.seconds["prepare"] = time.perf_counter() - start  # pair means, label kind, holdout
         try:
             with clock.phase("features"):
                 user_design = self._user_design(dataset)
