@@ -170,3 +170,15 @@ def test_earns_weight_tells_a_useful_part_from_noise(rng):
     noise = rng.normal(size=(n_users, n_items)).astype(np.float32)
     assert not _earns_weight(judge, truth, noise, 10)
     assert _earns_weight(judge, noise, truth, 10)
+
+
+def test_dense_item_gram_matches_the_sparse_product(rng, monkeypatch):
+    import reelrec.models._ease as ease
+
+    x = sp.csr_matrix((rng.random((300, 40)) < 0.3).astype(np.float32))  # dense enough for the BLAS path
+    monkeypatch.setattr(ease, "_GRAM_BLOCK_CELLS", 40 * 32)  # several blocks of 32 users
+    expected = (x.T @ x).toarray()
+    got = ease.item_gram(x)
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(ease.item_gram(x, np.array([3, 7], np.int32)), expected[:, [3, 7]])

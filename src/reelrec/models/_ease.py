@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
@@ -41,13 +42,31 @@ def item_gram(seen: sp.csr_matrix, items: NDArray[np.int32] | None = None) -> ND
     if seen.nnz < 0.01 * n_users * n_items:
         right = seen if items is None else seen[:, items]
         return np.asarray((seen.T @ right).toarray(), dtype=np.float64)
-    m = n_items if items is None else len(items)
-    gram = torch.zeros((n_items, m), dtype=torch.float32)
     step = max(1, _GRAM_BLOCK_CELLS // max(1, n_items))
+    if items is None:
+        return _dense_gram(seen, step)
+    m = len(items)
+    gram = torch.zeros((n_items, m), dtype=torch.float32)
     for lo in range(0, n_users, step):
         block = torch.from_numpy(seen[lo : lo + step].toarray().astype(np.float32, copy=False))
         gram.addmm_(block.T, block if items is None else block[:, torch.from_numpy(items.astype(np.int64))])
     return gram.numpy().astype(np.float64)
+
+
+def _dense_gram(seen: sp.csr_matrix, step: int) -> NDArray[np.float64]:
+    """``X'X`` over dense blocks of ``step`` user rows by a symmetric rank-k update (BLAS ``ssyrk``).
+
+    ``ssyrk`` fills one triangle only: half the multiply-adds of a full product, same exact counts.
+    """
+    n_users, n_items = seen.shape
+    upper = np.zeros((n_items, n_items), np.float32, order="F")
+    for lo in range(0, n_users, step):
+        block = seen[lo : lo + step].toarray().astype(np.float32, copy=False)
+        # block.T is Fortran-ordered (items x users): C += A A' with no copy of the block.
+        upper = scipy.linalg.blas.ssyrk(1.0, block.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
+    gram = np.triu(upper).astype(np.float64)
+    gram += np.triu(upper, 1).T
+    return gram
 
 
 def inverse_factor(gram: NDArray[np.float64], reg: float, overwrite: bool = False) -> torch.Tensor:
