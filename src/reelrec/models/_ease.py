@@ -88,7 +88,8 @@ def inverse_factor(gram: NDArray[np.float64], reg: float, overwrite: bool = Fals
     inv_t, info = scipy.linalg.lapack.dtrtri(chol.numpy().T, lower=0, overwrite_c=1)
     if info != 0:
         raise ValueError(f"EASE: singular Cholesky factor (reg={reg!r}); raise reg")
-    return torch.from_numpy(np.ascontiguousarray(inv_t.T))
+    # LAPACK touches one triangle only: clear the other in case it held the Gram matrix.
+    return torch.from_numpy(np.ascontiguousarray(inv_t.T)).tril_()
 
 
 def ease_matrix(gram: NDArray[np.float64], reg: float, overwrite: bool = False) -> NDArray[np.float32]:
