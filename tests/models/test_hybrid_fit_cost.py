@@ -45,6 +45,13 @@ def test_progress_bar_prints_to_stderr_and_finishes(capsys):
     assert "100%" in err and "done" in err
 
 
+def test_progress_auto_stays_quiet_off_a_terminal_and_bad_values_are_named(capsys):
+    Hybrid(progress="auto", **SMALL).fit(two_clusters())  # pytest's captured stderr is no terminal
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="progress='loud'"):
+        Hybrid(progress="loud", **SMALL).fit(two_clusters())  # type: ignore[arg-type]
+
+
 def test_progress_is_a_run_option_not_saved_with_the_model(tmp_path):
     model = Hybrid(progress=True, **SMALL).fit(two_clusters())
     path = model.save(tmp_path / "hybrid")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,8 +88,9 @@ class Hybrid(Recommender):
         What EASE reconstructs: the binary matrix, or the label's residual after the MF biases.
     seed : int
         Seed of the holdout draw and the factor initialisations.
-    progress : bool
-        Run option, not saved with the model: one progress bar with an ETA on stderr for the whole fit.
+    progress : bool or "auto"
+        Run option, not saved with the model: one progress bar with an ETA on stderr for the whole fit
+        (``"auto"``: only when stderr is a terminal).
         ``fit_seconds_`` (saved) holds the fit's wall seconds per phase either way.
 
     Stability: experimental.
@@ -119,7 +121,7 @@ class Hybrid(Recommender):
         max_memory_gb: float = 4.0,
         ease_input: str = "binary",
         seed: int = 0,
-        progress: bool = False,
+        progress: bool | Literal["auto"] = False,
     ) -> None:
         self.label_kind = label_kind
         self.embedding_size = embedding_size
@@ -164,7 +166,7 @@ class Hybrid(Recommender):
         rng = np.random.default_rng(self.seed)
         held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
         plan = fit_plan(self, kind, len(user), int(held.sum()), n_users, n_items, use_ease)
-        clock = FitClock(plan, bool(self.progress))
+        clock = FitClock(plan, self.progress is True or (self.progress == "auto" and sys.stderr.isatty()))
         clock.seconds["prepare"] = time.perf_counter() - start  # pair means, label kind, holdout
         try:
             with clock.phase("features"):

@@ -86,3 +86,5 @@ def check_params(model: Hybrid) -> None:
         raise ValueError(f"validation_fraction={model.validation_fraction!r}, must be in (0, 1)")
     if not model.half_life > 0:
         raise ValueError(f"half_life={model.half_life!r}, must be > 0")
+    if model.progress not in (True, False, "auto"):
+        raise ValueError(f"progress={model.progress!r}, must be True, False or 'auto'")
