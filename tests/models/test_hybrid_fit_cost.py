@@ -17,7 +17,8 @@ from reelrec.models._hybrid_progress import FitClock
 from reelrec.models._hybrid_select import _earns_weight
 from reelrec.models._hybrid_state import get_state, set_state
 from reelrec.models._hybrid_valid import impression_ndcg
-from reelrec.models._mf import biased_als, row_batches, solve_rows
+from reelrec.models._mf import biased_als
+from reelrec.models._ridge_rows import row_batches, solve_rows
 
 SMALL = {"embedding_size": 4, "epochs": 4, "mf_regs": [0.5, 2.0], "ease_scales": [1.0, 8.0], "max_validation_users": 60}
 PHASES = {"prepare", "features", "choose mf", "choose ease", "choose blend", "choose cold", "refit mf", "maps"}
