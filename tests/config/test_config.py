@@ -111,5 +111,5 @@ def test_scale_out_runs_default_to_the_two_tower_but_a_named_model_wins() -> Non
     # Two-tower options are accepted without naming the model when the run defaults to it ...
     assert load_config(None, ["params.time_budget_s=5"], default_model=SCALE_OUT_MODEL).params == {"time_budget_s": 5}
     # ... and refused, naming the field, for the in-memory default, which has no such option.
-    with pytest.raises(ValueError, match="params.time_budget_s"):
+    with pytest.raises(ValueError, match=r"params\.time_budget_s"):
         load_config(None, ["params.time_budget_s=5"])

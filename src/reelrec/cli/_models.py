@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
 def train(
     data: Annotated[Path, typer.Argument(help="KuaiRec folder/zip, MovieLens-100K folder, or generic folder.")],
     out: Annotated[Path, typer.Option("--out", help="Artifact directory to write (atomically).")],
-    model: Annotated[str | None, typer.Option("--model", help="Model name; default: hybrid (two-tower with --stream or torchrun).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name; default: hybrid (two-tower for --stream, torchrun).")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML run configuration.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto.")] = None,

@@ -14,8 +14,8 @@ from reelrec.models._registry import (
 __all__ = [
     "BASELINES",
     "DEFAULT_MODEL",
-    "Recommender",
     "SCALE_OUT_MODEL",
+    "Recommender",
     "available_models",
     "canonical_name",
     "create_model",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.linalg
+import scipy.linalg.blas
 import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
@@ -40,13 +42,85 @@ def item_gram(seen: sp.csr_matrix, items: NDArray[np.int32] | None = None) -> ND
     if seen.nnz < 0.01 * n_users * n_items:
         right = seen if items is None else seen[:, items]
         return np.asarray((seen.T @ right).toarray(), dtype=np.float64)
-    m = n_items if items is None else len(items)
-    gram = torch.zeros((n_items, m), dtype=torch.float32)
     step = max(1, _GRAM_BLOCK_CELLS // max(1, n_items))
+    if items is None:
+        return _dense_gram(seen, step)
+    m = len(items)
+    gram = torch.zeros((n_items, m), dtype=torch.float32)
     for lo in range(0, n_users, step):
         block = torch.from_numpy(seen[lo : lo + step].toarray().astype(np.float32, copy=False))
         gram.addmm_(block.T, block if items is None else block[:, torch.from_numpy(items.astype(np.int64))])
     return gram.numpy().astype(np.float64)
+
+
+def _dense_gram(seen: sp.csr_matrix, step: int) -> NDArray[np.float64]:
+    """``X'X`` over dense blocks of ``step`` user rows by a symmetric rank-k update (BLAS ``ssyrk``).
+
+    ``ssyrk`` fills one triangle only: half the multiply-adds of a full product, same exact counts.
+    """
+    n_users, n_items = seen.shape
+    upper = np.zeros((n_items, n_items), np.float32, order="F")
+    for lo in range(0, n_users, step):
+        block = seen[lo : lo + step].toarray().astype(np.float32, copy=False)
+        # block.T is Fortran-ordered (items x users): C += A A' with no copy of the block.
+        upper = scipy.linalg.blas.ssyrk(1.0, block.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
+    gram = np.triu(upper).astype(np.float64)
+    gram += np.triu(upper, 1).T
+    return gram
+
+
+def inverse_factor(gram: NDArray[np.float64], reg: float, overwrite: bool = False) -> torch.Tensor:
+    """``W = L^-1`` (lower triangular, float64) with ``L L' = gram + reg I``, so ``(gram + reg I)^-1 = W'W``.
+
+    Cholesky from torch, then LAPACK's triangular inverse in place: on CPU this is three to four
+    times faster than ``torch.cholesky_inverse`` for the same result, and keeps one dense matrix
+    besides ``gram``; with ``overwrite`` (``gram`` C-ordered) it works in ``gram``'s memory, which is lost.
+    """
+    g = torch.from_numpy(gram)
+    if not overwrite or not gram.flags.c_contiguous:
+        g = g.clone()
+    g.diagonal().add_(float(reg))
+    chol, info = torch.linalg.cholesky_ex(g, out=(g, torch.empty((), dtype=torch.int32)))
+    if int(info) != 0:
+        raise ValueError(f"EASE: gram + reg I is not positive definite (reg={reg!r}); raise reg")
+    # A C-ordered lower-triangular L is a Fortran-ordered upper-triangular L': LAPACK inverts it in
+    # place, giving (L')^-1 = W' in the same memory, i.e. W in C order.
+    inv_t, info = scipy.linalg.lapack.dtrtri(chol.numpy().T, lower=0, overwrite_c=1)
+    if info != 0:
+        raise ValueError(f"EASE: singular Cholesky factor (reg={reg!r}); raise reg")
+    # LAPACK touches one triangle only: clear the other in case it held the Gram matrix.
+    return torch.from_numpy(np.ascontiguousarray(inv_t.T)).tril_()
+
+
+def ease_matrix(gram: NDArray[np.float64], reg: float, overwrite: bool = False) -> NDArray[np.float32]:
+    """EASE's item-item matrix ``B = I - P / diag(P)`` with ``P = (gram + reg I)^-1``, zero diagonal.
+
+    ``P = W'W`` from :func:`inverse_factor`; ``overwrite`` lets it use ``gram``'s memory (peak: two
+    dense float64 matrices and the float32 result).
+    """
+    w = inverse_factor(gram, reg, overwrite)
+    inv = w.T @ w
+    del w
+    inv.div_(-inv.diagonal().clone()[None, :])
+    inv.diagonal().zero_()
+    return inv.to(torch.float32).numpy()
+
+
+def ease_scores(gram: NDArray[np.float64], reg: float, rows: sp.csr_matrix) -> NDArray[np.float32]:
+    """``rows @ B`` for a few users without forming ``B``: ``x - (x P) / diag(P)``, ``x P = (x W') W``.
+
+    Choosing the penalty scores only the validation users, so the ``n^3`` product ``W'W`` is
+    replaced by two triangular products of ``m n^2 / 2`` multiply-adds each (``m`` users, BLAS
+    ``dtrmm``, working on ``(x P)'`` in place).
+    """
+    w = inverse_factor(gram, reg)
+    diag = torch.linalg.vector_norm(w, dim=0).square_().numpy()
+    x = rows.toarray().astype(np.float64)
+    upper = w.numpy().T  # Fortran-ordered W', upper triangular
+    xp_t = x.T.copy(order="F")  # overwritten below; x itself is still needed
+    xp_t = scipy.linalg.blas.dtrmm(1.0, upper, xp_t, side=0, lower=0, trans_a=1, overwrite_b=1)  # W x'
+    xp_t = scipy.linalg.blas.dtrmm(1.0, upper, xp_t, side=0, lower=0, trans_a=0, overwrite_b=1)  # W'W x'
+    return (x - xp_t.T / diag[None, :]).astype(np.float32)
 
 
 class EASE(Recommender):
@@ -106,17 +180,8 @@ class EASE(Recommender):
                 f"EASE needs about {need:.1f} GB for {n} items (dense item-item matrices), above "
                 f"max_memory_gb={self.max_memory_gb}; raise max_memory_gb, or use itemknn or mf for this catalogue"
             )
-        gram = torch.from_numpy(item_gram(self.seen_))
-        gram.diagonal().add_(float(self.reg))
-        # Cholesky inverse: the regularised Gram matrix is symmetric positive definite. Intermediates
-        # are dropped as soon as possible to keep at most two dense float64 matrices alive.
-        chol = torch.linalg.cholesky(gram)
-        del gram
-        inv = torch.cholesky_inverse(chol)
-        del chol
-        inv.div_(-inv.diagonal().clone()[None, :])
-        inv.diagonal().zero_()
-        self.weights_ = inv.to(torch.float32).numpy()
+        # The regularised Gram matrix is symmetric positive definite: Cholesky, triangular inverse.
+        self.weights_ = ease_matrix(item_gram(self.seen_), float(self.reg), overwrite=True)
 
     def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
         return np.asarray(self.seen_[users] @ self.weights_, dtype=np.float32)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +28,7 @@ from reelrec.models._hybrid_parts import (
     ridge_map,
     standardise_rows,
 )
+from reelrec.models._hybrid_progress import FitClock, fit_plan, refit_units
 from reelrec.models._hybrid_select import Choice, choose
 from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
 from reelrec.models._hybrid_state import check_params, get_state, set_state
@@ -103,6 +106,10 @@ class Hybrid(Recommender):
         its score added to the MF head, tried on validation besides weight 0 (empty weights: not tried).
     seed : int
         Seed of the holdout draw and the factor initialisations.
+    progress : bool or "auto"
+        Run option, not saved with the model: one progress bar with an ETA on stderr for the whole fit
+        (``"auto"``: only when stderr is a terminal).
+        ``fit_seconds_`` (saved) holds the fit's wall seconds per phase either way.
 
     Stability: provisional (the default model since it beat the two-tower on every data set measured).
     """
@@ -112,6 +119,7 @@ class Hybrid(Recommender):
     supports_cold_start = True
     supports_new_items = True
     scorings: ClassVar[tuple[str, ...]] = ("blend", "catalogue")
+    run_params: ClassVar[tuple[str, ...]] = ("progress",)
 
     def __init__(
         self,
@@ -133,6 +141,7 @@ class Hybrid(Recommender):
         taste_regs: list[float] | tuple[float, ...] = (10.0, 40.0, 160.0),
         taste_weights: list[float] | tuple[float, ...] = (0.5, 1.0),
         seed: int = 0,
+        progress: bool | Literal["auto"] = False,
     ) -> None:
         self.label_kind = label_kind
         self.embedding_size = embedding_size
@@ -152,6 +161,7 @@ class Hybrid(Recommender):
         self.taste_regs = [float(r) for r in taste_regs]
         self.taste_weights = [float(w) for w in taste_weights]
         self.seed = seed
+        self.progress = progress
 
     @classmethod
     def fast_params(cls) -> dict[str, Any]:
@@ -169,6 +179,7 @@ class Hybrid(Recommender):
     # --------------------------------------------------------------------------------------------- fit
     def _fit(self, dataset: Dataset) -> None:
         self._check_params()
+        start = time.perf_counter()
         kind = detect_label_kind(dataset) if self.label_kind == "auto" else cast(LabelKind, self.label_kind)
         user, item, label = pair_means(dataset.interactions, dataset.n_items)
         y = label_target(label, kind).astype(np.float32)
@@ -176,20 +187,30 @@ class Hybrid(Recommender):
         use_ease = EASE.memory_needed_gb(n_items) <= self.max_memory_gb
         rng = np.random.default_rng(self.seed)
         held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
-        user_design = self._user_design(dataset)
-        encoded = encode_videos(dataset.item_features)
-        cols = taste_columns(encoded)
-        self.taste_cols_ = None if cols is None else cols[0]
-        videos = None if cols is None else cols[1]
-        choice = choose(self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design, videos)
-        self.label_kind_ = kind
-        self.choice_ = choice
-        self._fit_parts(user, item, label, y, choice, use_ease, dataset, encoded)
-        self.taste_: Taste | None = None
-        if videos is not None and choice.taste_weight > 0:
-            resid = mf_residual(user, item, y, self.global_mean_, self.user_factors_, self.user_bias_,
-                                self.item_factors_, self.item_bias_)
-            self.taste_ = fit_taste(user, item, resid, videos, n_users, choice.taste_reg, user_design)
+        plan = fit_plan(self, kind, len(user), int(held.sum()), n_users, n_items, use_ease)
+        clock = FitClock(plan, self.progress is True or (self.progress == "auto" and sys.stderr.isatty()))
+        clock.seconds["prepare"] = time.perf_counter() - start  # pair means, label kind, holdout
+        try:
+            with clock.phase("features"):
+                user_design = self._user_design(dataset)
+                encoded = encode_videos(dataset.item_features)
+                cols = taste_columns(encoded)
+            self.taste_cols_ = None if cols is None else cols[0]
+            videos = None if cols is None else cols[1]
+            choice = choose(
+                self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design, videos, clock
+            )
+            self.label_kind_ = kind
+            self.choice_ = choice
+            self._fit_parts(user, item, label, y, choice, use_ease, dataset, clock, encoded)
+            self.taste_: Taste | None = None
+            if videos is not None and choice.taste_weight > 0:
+                with clock.phase("refit taste"):
+                    resid = mf_residual(user, item, y, self.global_mean_, self.user_factors_, self.user_bias_,
+                                        self.item_factors_, self.item_bias_)
+                    self.taste_ = fit_taste(user, item, resid, videos, n_users, choice.taste_reg, user_design)
+        finally:
+            self.fit_seconds_ = clock.close()
 
     def _user_design(self, dataset: Dataset) -> sp.csr_matrix | None:
         pipe = feature_pipeline(dataset.user_features)
@@ -224,11 +245,15 @@ class Hybrid(Recommender):
         choice: Choice,
         use_ease: bool,
         dataset: Dataset,
+        clock: FitClock,
         encoded: Encoded | None = None,
     ) -> None:
         n_users, n_items = dataset.n_users, dataset.n_items
+        planned = refit_units(self, self.label_kind_, len(y), n_users, n_items, use_ease)
         k = choice.embedding_size or int(self.embedding_size)
-        mean, p, b, q, c = self.fit_mf(user, item, y, (n_users, n_items), choice.mf_reg, int(self.epochs), k)
+        with clock.phase("refit mf"):
+            mean, p, b, q, c = self.fit_mf(user, item, y, (n_users, n_items), choice.mf_reg, int(self.epochs), k)
+        clock.advance(planned["mf"], "refit MF")
         self.global_mean_ = mean
         # The labels a history view is assumed to carry when its watch ratio is unknown (a liked view:
         # the training targets' upper quartile) or when it was skipped (their 5th percentile), centred.
@@ -237,26 +262,31 @@ class Hybrid(Recommender):
         self.user_factors_, self.user_bias_ = p, b
         self.ials_user_ = self.ials_item_ = None
         if max(choice.ials_weight, choice.catalogue_ials_weight) > 0:
-            extra = ials_confidence(user, item, label, self.label_kind_, choice.ials_alpha, (n_users, n_items))
-            rng = np.random.default_rng(self.seed)
-            self.ials_user_, self.ials_item_ = implicit_als(
-                extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
-            )
+            with clock.phase("refit ials"):
+                extra = ials_confidence(user, item, label, self.label_kind_, choice.ials_alpha, (n_users, n_items))
+                rng = np.random.default_rng(self.seed)
+                self.ials_user_, self.ials_item_ = implicit_als(
+                    extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
+                )
+        clock.advance(planned["ials"], "refit iALS")
         self.item_factors_, self.item_bias_ = np.ascontiguousarray(q), np.ascontiguousarray(c)
-        self.item_map_: ItemMap | None = fit_item_map(self, dataset, item, encoded)
-        self.user_map_ = self.user_map_bias_ = None
-        if self.user_pipe_ is not None and dataset.user_features is not None:
-            design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)
-            known = np.bincount(user, minlength=n_users) > 0
-            pb = np.hstack([p, b[:, None]])
-            self.user_map_, self.user_map_bias_ = ridge_map(design[known], pb[known], FEATURE_REG)
+        with clock.phase("maps"):
+            self.item_map_: ItemMap | None = fit_item_map(self, dataset, item, encoded)
+            self.user_map_ = self.user_map_bias_ = None
+            if self.user_pipe_ is not None and dataset.user_features is not None:
+                design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)
+                known = np.bincount(user, minlength=n_users) > 0
+                pb = np.hstack([p, b[:, None]])
+                self.user_map_, self.user_map_bias_ = ridge_map(design[known], pb[known], FEATURE_REG)
         self.log_popularity_ = np.log1p(self.item_popularity_).astype(np.float32)
         self.ease_weights_ = self.ease_values_ = None
         if self.ease_input == "residual":
             # Pairs are sorted by user then item, the order of seen_'s entries.
             self.ease_values_ = (y - mean - b[user] - self.item_bias_[item]).astype(np.float32)
         if use_ease and max(choice.ease_weight, choice.catalogue_ease_weight) > 0:
-            self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
+            with clock.phase("refit ease"):
+                self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
+        clock.advance(planned["ease"], "refit EASE")
 
     def _ease_matrix(self) -> sp.csr_matrix:
         """EASE's input rows for every user: the binary matrix, or the residual labels on its pattern."""

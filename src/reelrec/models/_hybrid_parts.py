@@ -6,11 +6,11 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from numpy.typing import NDArray
 
 from reelrec.data._dataset import Dataset, FeatureTable
 from reelrec.features import EncodedFeatures, FeaturePipeline
+from reelrec.models._ease import ease_matrix
 
 LabelKind = Literal["rating", "watch_ratio", "count", "binary"]
 LABEL_KINDS: tuple[str, ...] = ("rating", "watch_ratio", "count", "binary")
@@ -117,13 +117,7 @@ def ease_weights(gram: NDArray[np.float64], reg: float) -> NDArray[np.float32]:
 
     Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019. ``gram`` is not modified.
     """
-    g = torch.from_numpy(gram).clone()
-    g.diagonal().add_(float(reg))
-    inv = torch.cholesky_inverse(torch.linalg.cholesky(g))
-    del g
-    inv.div_(-inv.diagonal().clone()[None, :])
-    inv.diagonal().zero_()
-    return inv.to(torch.float32).numpy()
+    return ease_matrix(gram, reg)
 
 
 def fold_in(

@@ -10,15 +10,22 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from reelrec.models._ease import item_gram
+from reelrec.models._ease import ease_scores, item_gram
 from reelrec.models._hybrid_catalogue import choose_catalogue
 from reelrec.models._hybrid_parts import (
     FEATURE_REG,
-    ease_weights,
     ials_confidence,
     ridge_map,
     simplex,
     standardise_rows,
+)
+from reelrec.models._hybrid_progress import (
+    PLANNED_INVERSES,
+    FitClock,
+    gram_units,
+    ials_units,
+    inverse_units,
+    mf_units,
 )
 from reelrec.models._hybrid_taste import choose_taste
 from reelrec.models._hybrid_valid import catalogue_ndcg, impression_ndcg
@@ -111,6 +118,11 @@ def make_judge(
     return lambda s: 0.5 * (catalogue_ndcg(s.copy(), seen, high) + catalogue_ndcg(s, seen, every))
 
 
+def choose_sweeps(model: Hybrid) -> int:
+    """ALS sweeps of each option's fit while choosing: the ranking of options settles long before the factors do."""
+    return max(2, int(model.epochs) // 2)
+
+
 def walk(n: int, score: Callable[[int], float], start: int | None = None) -> int:
     """Index of the best grid point found by a local walk from ``start`` (default the middle; a unimodal
     curve: ~3 fits, not n)."""
@@ -145,14 +157,18 @@ def choose(
     use_ease: bool,
     user_design: sp.csr_matrix | None,
     taste_videos: NDArray[np.float32] | None = None,
+    clock: FitClock | None = None,
 ) -> Choice:
     """Fit every option on the pairs outside ``held`` and keep what ranks ``held`` best.
 
     Order: the MF penalty (a walk over the grid), the MF factor count at that penalty, the EASE
-    penalty (a walk, one Gram matrix), the iALS setting (not on impression logs), then the blend
-    weights on a simplex grid, then the popularity weight for cold users (validation users scored
-    from their features), then the second scoring rule's blend (``choose_catalogue``).
+    penalty (a walk, one Gram matrix; stopped at its first point when EASE earns no blend weight
+    there), the iALS setting (not on impression logs), then the blend weights on a simplex grid,
+    then the popularity weight for cold users (validation users scored from their features), then
+    the second scoring rule's blend (``choose_catalogue``).
+    ``clock`` (optional) records each phase's seconds and advances the fit's progress bar.
     """
+    clock = clock or FitClock(1.0, show=False)
     n_users, n_items = shape
     k0 = int(model.embedding_size)
     if not held.any():
@@ -164,9 +180,10 @@ def choose(
     x_train = sp.csr_matrix((np.ones(int(train.sum()), np.float32), (user[train], item[train])), shape=shape)
     judge = make_judge(kind, row_of[user[held]], item[held], label[held], x_train[val_users], model.rating_judge)
     log: dict[str, float] = {}
-    sweeps = max(2, int(model.epochs) // 2)  # the ranking of options settles long before the factors do
+    sweeps = choose_sweeps(model)
 
     mf: dict[tuple[int, float], tuple[float, tuple[Any, ...]]] = {}
+    n_train = int(train.sum())
 
     def mf_at(k: int, reg: float) -> float:
         if (k, reg) not in mf:
@@ -174,48 +191,60 @@ def choose(
             s = p[val_users] @ q.T + b[val_users, None] + c[None, :]
             mf[(k, reg)] = (judge(s.copy()), (s, mean, p, b, q, c))
             log[f"mf k={k} reg={reg:g}"] = mf[(k, reg)][0]
+            clock.advance(mf_units(n_train, n_users, n_items, k, sweeps), f"MF k={k} reg={reg:g}")
         return mf[(k, reg)][0]
 
-    mf_reg = model.mf_regs[walk(len(model.mf_regs), lambda i: mf_at(k0, model.mf_regs[i]))]
-    for k in model.other_sizes:
-        mf_at(int(k), mf_reg)
-    k_best = max((k for k, r in mf if r == mf_reg), key=lambda k: mf[(k, mf_reg)][0])
-    if k_best != k0:  # the best penalty depends on the factor count: walk on from the chosen one
-        i = walk(len(model.mf_regs), lambda i: mf_at(k_best, model.mf_regs[i]), model.mf_regs.index(mf_reg))
-        mf_reg = model.mf_regs[i]
+    with clock.phase("choose mf"):
+        mf_reg = model.mf_regs[walk(len(model.mf_regs), lambda i: mf_at(k0, model.mf_regs[i]))]
+        for k in model.other_sizes:
+            mf_at(int(k), mf_reg)
+        k_best = max((k for k, r in mf if r == mf_reg), key=lambda k: mf[(k, mf_reg)][0])
+        if k_best != k0:  # the best penalty depends on the factor count: walk on from the chosen one
+            i = walk(len(model.mf_regs), lambda i: mf_at(k_best, model.mf_regs[i]), model.mf_regs.index(mf_reg))
+            mf_reg = model.mf_regs[i]
     mf_best = mf[(k_best, mf_reg)][1]
     taste_w, taste_reg, s_mf = 0.0, 0.0, mf_best[0]
     if taste_videos is not None:
-        taste_w, taste_reg, s_mf = choose_taste(
-            judge, user, item, y, train, mf_best, val_users, taste_videos, user_design, log,
-            model.taste_regs, model.taste_weights,
-        )
+        with clock.phase("choose taste"):
+            taste_w, taste_reg, s_mf = choose_taste(
+                judge, user, item, y, train, mf_best, val_users, taste_videos, user_design, log,
+                model.taste_regs, model.taste_weights,
+            )
     parts = {"mf": standardise_rows(s_mf.copy())}
 
     ease_reg = 1.0
     if use_ease:
-        ease_reg, parts["ease"] = _choose_ease(model, x_train, y, user, item, train, mf_best, val_users, judge, log)
+        with clock.phase("choose ease"):
+            ease_reg, parts["ease"] = _choose_ease(
+                model, x_train, y, user, item, train, mf_best, val_users, judge, log, parts["mf"], clock
+            )
     ials = (1.0, 1.0)
     if kind != "watch_ratio" and model.ials_options:
-        ials, parts["ials"] = _choose_ials(model, kind, user, item, label, train, shape, val_users, judge, log)
+        with clock.phase("choose ials"):
+            ials, parts["ials"] = _choose_ials(
+                model, kind, user, item, label, train, shape, val_users, judge, log, clock
+            )
 
-    names = list(parts)
-    blend: dict[tuple[float, ...], float] = {}
-    for w in simplex(len(names), int(model.blend_steps)):
-        mix = sum((np.float32(wi) * parts[n] for wi, n in zip(w, names, strict=True)), np.zeros(1, np.float32))
-        blend[w] = log["blend " + " ".join(f"{n}={wi:g}" for n, wi in zip(names, w, strict=True))] = judge(mix)
-    best_w: tuple[float, ...] = max(blend, key=blend.__getitem__)
-    weights = dict(zip(names, best_w, strict=True))
+    with clock.phase("choose blend"):
+        names = list(parts)
+        blend: dict[tuple[float, ...], float] = {}
+        for w in simplex(len(names), int(model.blend_steps)):
+            mix = sum((np.float32(wi) * parts[n] for wi, n in zip(w, names, strict=True)), np.zeros(1, np.float32))
+            blend[w] = log["blend " + " ".join(f"{n}={wi:g}" for n, wi in zip(names, w, strict=True))] = judge(mix)
+        best_w: tuple[float, ...] = max(blend, key=blend.__getitem__)
+        weights = dict(zip(names, best_w, strict=True))
 
     cold = 1.0
     if user_design is not None:
-        cold = _choose_cold(user_design, mf_best, user, train, val_users, x_train, n_users, judge, log)
-    second = choose_catalogue(
-        model, kind, parts, weights, cold, (row_of[user[held]], item[held], label[held], x_train[val_users]),
-        lambda j, lg: _choose_ials(model, kind, user, item, label, train, shape, val_users, j, lg),
-        None if user_design is None else
-        lambda j, lg: _choose_cold(user_design, mf_best, user, train, val_users, x_train, n_users, j, lg),
-        log,
+        with clock.phase("choose cold"):
+            cold = _choose_cold(user_design, mf_best, user, train, val_users, x_train, n_users, judge, log)
+    with clock.phase("choose catalogue"):
+        second = choose_catalogue(
+            model, kind, parts, weights, cold, (row_of[user[held]], item[held], label[held], x_train[val_users]),
+            lambda j, lg: _choose_ials(model, kind, user, item, label, train, shape, val_users, j, lg, clock),
+            None if user_design is None else
+            lambda j, lg: _choose_cold(user_design, mf_best, user, train, val_users, x_train, n_users, j, lg),
+            log,
     )
     return Choice(**{
         "mf_reg": float(mf_reg), "ease_reg": float(ease_reg), "blend_weight": weights["mf"],
@@ -229,43 +258,65 @@ def choose(
 def _choose_ease(
     model: Hybrid, x_train: sp.csr_matrix, y: NDArray[np.float32], user: NDArray[np.int32],
     item: NDArray[np.int32], train: NDArray[np.bool_], mf_best: tuple[Any, ...], val_users: NDArray[np.integer],
-    judge: Judge, log: dict[str, float],
+    judge: Judge, log: dict[str, float], base: NDArray[np.float32], clock: FitClock,
 ) -> tuple[float, NDArray[np.float32]]:
-    """EASE penalty by a walk over multiples of the mean item count, all from one Gram matrix."""
+    """EASE penalty by a walk over multiples of the mean item count, all from one Gram matrix.
+
+    Each step is an ``n^3`` solve, so the walk stops at its first point when EASE there earns no
+    weight in a blend with ``base`` (the MF head's standardised scores, the final blend's steps): on
+    impression logs EASE loses to the label head at every penalty and would walk the whole grid.
+    """
     x_ease = x_train
     if model.ease_input == "residual":
         _, mean, _, b, _, c = mf_best
         resid = y[train] - mean - b[user[train]] - c[item[train]]
         x_ease = sp.csr_matrix((resid.astype(np.float32), (user[train], item[train])), shape=x_train.shape)
+    n_users, n_items = x_ease.shape
     gram = item_gram(x_ease)
+    clock.advance(gram_units(x_ease.nnz, n_users, n_items), "EASE Gram matrix")
     counts = np.diag(gram)
     anchor = float(counts[counts > 0].mean()) if (counts > 0).any() else 1.0
     regs = [s * anchor for s in model.ease_scales]
-    found: dict[int, NDArray[np.float32]] = {}
+    rows = x_ease[val_users]
+    found: dict[int, tuple[float, NDArray[np.float32]]] = {}
 
     def at(i: int) -> float:
-        s = np.asarray(x_ease[val_users] @ ease_weights(gram, regs[i]), np.float32)
-        found[i] = s
-        log[f"ease reg={regs[i]:.4g}"] = score = judge(s.copy())
-        return score
+        if i not in found:
+            s = ease_scores(gram, regs[i], rows)
+            log[f"ease reg={regs[i]:.4g}"] = score = judge(s.copy())
+            found[i] = (score, s)
+            clock.advance(inverse_units(n_items), f"EASE reg={regs[i]:.4g}")
+        return found[i][0]
 
-    best = walk(len(regs), at)
-    return regs[best], standardise_rows(found[best])
+    start = len(regs) // 2  # where the walk starts
+    at(start)
+    stop = not _earns_weight(judge, base, standardise_rows(found[start][1].copy()), int(model.blend_steps))
+    if stop:
+        clock.add_plan(-(PLANNED_INVERSES - 1) * inverse_units(n_items))
+    best = start if stop else walk(len(regs), at)
+    return regs[best], standardise_rows(found[best][1])
+
+
+def _earns_weight(judge: Judge, base: NDArray[np.float32], part: NDArray[np.float32], steps: int) -> bool:
+    """Whether some positive multiple of ``1 / steps`` of ``part`` in a blend with ``base`` beats ``base`` alone."""
+    scores = [judge(np.float32(1 - j / steps) * base + np.float32(j / steps) * part) for j in range(steps + 1)]
+    return int(np.argmax(scores)) > 0
 
 
 def _choose_ials(
     model: Hybrid, kind: str, user: NDArray[np.int32], item: NDArray[np.int32], label: NDArray[np.float32],
     train: NDArray[np.bool_], shape: tuple[int, int], val_users: NDArray[np.integer], judge: Judge,
-    log: dict[str, float],
+    log: dict[str, float], clock: FitClock,
 ) -> tuple[tuple[float, float], NDArray[np.float32]]:
     """iALS (reg, alpha) among ``model.ials_options``: the implicit factor component of the blend."""
     best, best_score, best_s = (1.0, 1.0), -1.0, np.zeros(0, np.float32)
     for reg, alpha in model.ials_options:
         extra = ials_confidence(user[train], item[train], label[train], kind, float(alpha), shape)
-        sweeps = max(2, int(model.epochs) // 2)
+        sweeps = choose_sweeps(model)
         x, q = implicit_als(extra, int(model.ials_size), float(reg), sweeps, np.random.default_rng(model.seed))
         s = x[val_users] @ q.T
         log[f"ials reg={reg:g} alpha={alpha:g}"] = score = judge(s.copy())
+        clock.advance(ials_units(extra.nnz, *shape, int(model.ials_size), sweeps), f"iALS reg={reg:g} alpha={alpha:g}")
         if score > best_score:
             best, best_score, best_s = (float(reg), float(alpha)), score, s
     return best, standardise_rows(best_s)

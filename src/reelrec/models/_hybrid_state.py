@@ -38,6 +38,7 @@ def get_state(model: Hybrid) -> tuple[dict[str, NDArray], dict[str, Any]]:
         "choice": model.choice_.to_dict(),
         "user_pipe": None if model.user_pipe_ is None else model.user_pipe_.to_json(),
         "item_pipe": None if item_map is None else item_map.pipe.to_json(),
+        "fit_seconds": dict(getattr(model, "fit_seconds_", {})),
     }
     taste, cols = getattr(model, "taste_", None), getattr(model, "taste_cols_", None)
     if taste is not None and cols is not None:
@@ -60,6 +61,8 @@ def set_state(model: Hybrid, tensors: dict[str, NDArray], extra: dict[str, Any])
     model.liked_target_ = float(extra["liked_target"])
     model.skip_target_ = float(extra.get("skip_target", -model.liked_target_))
     model.choice_ = Choice.from_dict(extra["choice"])
+    # Wall seconds per fit phase; artifacts from before the breakdown have none.
+    model.fit_seconds_ = {str(k): float(v) for k, v in extra.get("fit_seconds", {}).items()}
     model.user_pipe_ = None if extra["user_pipe"] is None else FeaturePipeline.from_json(extra["user_pipe"])
     item_pipe = extra.get("item_pipe")
     model.item_map_ = None
@@ -101,3 +104,5 @@ def check_params(model: Hybrid) -> None:
         raise ValueError(f"validation_fraction={model.validation_fraction!r}, must be in (0, 1)")
     if not model.half_life > 0:
         raise ValueError(f"half_life={model.half_life!r}, must be > 0")
+    if model.progress not in (True, False, "auto"):
+        raise ValueError(f"progress={model.progress!r}, must be True, False or 'auto'")

@@ -13,7 +13,7 @@ from reelrec.errors import DataError
 from reelrec.models._base import Recommender
 from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, ridge_fold, view_weights
 from reelrec.models._history import History
-from reelrec.models._mf import solve_rows
+from reelrec.models._ridge_rows import solve_rows
 from reelrec.models._space import Distribution, IntRange, LogUniform
 
 Scaling = Literal["identity", "log1p"]

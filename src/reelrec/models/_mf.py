@@ -6,7 +6,6 @@ import warnings
 from typing import Any, Literal
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 from reelrec.data._dataset import Dataset, FeatureTable
@@ -15,117 +14,16 @@ from reelrec.models._base import Recommender
 from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, ridge_fold, view_weights
 from reelrec.models._history import History
 from reelrec.models._item_mean import pair_means
+from reelrec.models._ridge_rows import RowBatches, row_batches, solve_rows
 from reelrec.models._space import Distribution, IntRange, LogUniform
+
+__all__ = ["BiasedMF", "FactorCollapseWarning", "RowBatches", "biased_als", "row_batches", "solve_rows"]
 
 Transform = Literal["auto", "none", "log1p"]
 
 
 class FactorCollapseWarning(UserWarning):
     """ALS converged to (almost) zero latent factors: ``reg`` is too strong for the data."""
-
-
-# Padded design-matrix elements per batch of normal equations (float32: 64 MiB).
-_BATCH_ELEMENTS = 2**24
-
-
-def solve_rows(
-    indptr: NDArray[np.int64],
-    cols: NDArray[np.int32],
-    target: NDArray[np.float32],
-    design: NDArray[np.float32],
-    reg: float,
-    batch_elements: int = _BATCH_ELEMENTS,
-    *,
-    weight: NDArray[np.float32] | None = None,
-    prior: NDArray[np.float64] | None = None,
-) -> NDArray[np.float32]:
-    """Ridge regression for every row of a CSR pattern, all rows solved in batches.
-
-    Row ``r`` solves ``min_w sum_j (target_j - design[cols_j] @ w)^2 + reg * |w|^2`` over its entries
-    ``j in indptr[r]:indptr[r+1]``. Rows are sorted by length and cut into batches so that padding the
-    batch to its longest row wastes little; each batch's Gram matrices come from one batched matmul
-    and are solved together by Cholesky in float64. Rows without entries get ``w = 0`` (or the
-    solution of the prior alone, which is ``0`` too).
-
-    With ``weight`` and ``prior`` the quadratic is the general one
-    ``w' (prior + reg I) w + sum_j weight_j (design_j @ w)^2 - 2 sum_j target_j (design_j @ w)``, which
-    is the above for ``weight = 1``, ``prior = 0``. Confidence-weighted implicit ALS needs it: its
-    Gram is ``Y'Y + Y'(C - I)Y`` and its right-hand side ``Y'C p`` (Hu, Koren & Volinsky 2008).
-
-    Parameters
-    ----------
-    indptr : ndarray of int64, shape (n_rows + 1,)
-    cols : ndarray of int32, shape (nnz,)
-        Row indices into ``design`` for every entry.
-    target : ndarray of float32, shape (nnz,)
-    design : ndarray of float32, shape (n_other, k)
-    reg : float
-        L2 penalty (``> 0``, which keeps every system positive definite).
-    batch_elements : int
-        Budget for one padded ``(rows, length, k)`` block.
-    weight : ndarray of float32, shape (nnz,), optional
-        Non-negative weight of each entry's quadratic term (default 1).
-    prior : ndarray of float64, shape (k, k), optional
-        Positive semi-definite matrix added to every row's Gram matrix.
-
-    Returns
-    -------
-    ndarray of float32, shape (n_rows, k)
-    """
-    n_rows = len(indptr) - 1
-    n_other, k = design.shape
-    out = np.zeros((n_rows, k), np.float32)
-    counts = np.diff(indptr)
-    order = np.argsort(counts, kind="stable")
-    sorted_counts = counts[order]
-    # Padding slots point at an extra all-zero design row and an extra zero target, so they add
-    # nothing to the Gram matrices and no masking pass is needed.
-    design_t = torch.from_numpy(np.vstack([design, np.zeros((1, k), np.float32)]).astype(np.float32, copy=False))
-    target_t = torch.from_numpy(np.append(target, np.float32(0)).astype(np.float32, copy=False))
-    cols_t = torch.from_numpy(np.append(cols, n_other).astype(np.int64))
-    pad = len(cols)
-    ridge = reg * torch.eye(k, dtype=torch.float64)
-    if prior is not None:
-        ridge = ridge + torch.from_numpy(np.asarray(prior, np.float64))
-    # Square roots of the weights scale the design rows of the Gram products; padding weighs 0.
-    root_w = None if weight is None else torch.from_numpy(np.append(np.sqrt(weight), 0).astype(np.float32))
-    cap = max(1, batch_elements // (k + 1))
-    # One scratch block reused by every batch: fresh allocations of this size cost more in page
-    # faults than the gather itself.
-    scratch = torch.empty(max(cap, int(counts.max(initial=0))) * (k + 1))
-    start = int(np.searchsorted(sorted_counts, 1))
-    while start < n_rows:
-        # Longest run of the remaining (ascending) rows whose padded block fits the budget and
-        # either stays small (one op per tiny row group costs more than padding it) or has its
-        # longest row at most ~1.25x its shortest, so padding wastes little work.
-        padded = np.arange(1, n_rows - start + 1, dtype=np.int64) * sorted_counts[start:]
-        by_budget = int(np.searchsorted(padded, cap, side="right"))
-        by_size = int(np.searchsorted(padded, cap // 4, side="right"))
-        widest = sorted_counts[start] + sorted_counts[start] // 4 + 8
-        by_width = int(np.searchsorted(sorted_counts[start:], widest, side="right"))
-        stop = start + max(1, min(by_budget, max(by_size, by_width)))
-        rows = order[start:stop]
-        width = int(sorted_counts[stop - 1])
-        offsets = torch.arange(width)
-        lens = torch.from_numpy(counts[rows].astype(np.int64))
-        pos = torch.from_numpy(indptr[rows].astype(np.int64))[:, None] + offsets[None, :]
-        pos = pos.masked_fill_(offsets[None, :] >= lens[:, None], pad).view(-1)
-        # One block [x | y] gives both X'X and X'y from a single batched matmul.
-        xy = scratch[: len(pos) * (k + 1)].view(len(pos), k + 1)
-        torch.index_select(design_t, 0, torch.index_select(cols_t, 0, pos), out=xy[:, :k])
-        xy[:, k] = torch.index_select(target_t, 0, pos)
-        xy = xy.view(len(rows), width, k + 1)
-        if root_w is None:
-            gram_xy = torch.bmm(xy.transpose(1, 2), xy).to(torch.float64)
-            gram, rhs = gram_xy[:, :k, :k], gram_xy[:, :k, k:]
-        else:
-            rhs = torch.bmm(xy[..., :k].transpose(1, 2), xy[..., k:]).to(torch.float64)
-            xw = xy[..., :k] * torch.index_select(root_w, 0, pos).view(len(rows), width, 1)
-            gram = torch.bmm(xw.transpose(1, 2), xw).to(torch.float64)
-        chol = torch.linalg.cholesky(gram + ridge)
-        out[rows] = torch.cholesky_solve(rhs, chol)[..., 0].to(torch.float32).numpy()
-        start = stop
-    return out
 
 
 def biased_als(
@@ -156,10 +54,12 @@ def biased_als(
     p, b = np.zeros((n_users, k), np.float32), np.zeros(n_users, np.float32)
     ones_i = np.ones((n_items, 1), np.float32)
     ones_u = np.ones((n_users, 1), np.float32)
+    u_batches = row_batches(u_indptr, item, n_items, k + 1)
+    i_batches = row_batches(i_indptr, i_cols, n_users, k + 1)
     for _ in range(sweeps):
-        w = solve_rows(u_indptr, item, y - c[item], np.hstack([q, ones_i]), reg)
+        w = solve_rows(u_indptr, item, y - c[item], np.hstack([q, ones_i]), reg, batches=u_batches)
         p, b = w[:, :k], w[:, k]
-        w = solve_rows(i_indptr, i_cols, i_y - b[i_cols], np.hstack([p, ones_u]), reg)
+        w = solve_rows(i_indptr, i_cols, i_y - b[i_cols], np.hstack([p, ones_u]), reg, batches=i_batches)
         q, c = w[:, :k], w[:, k]
     return p, b, q, c
 

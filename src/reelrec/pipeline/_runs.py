@@ -67,9 +67,10 @@ def train_run(
 
     Under ``torchrun`` every rank loads the data (rank 0 first, so caches are built once) and trains
     its share of each batch (DistributedDataParallel); rank 0 alone evaluates and writes the artifact
-    while the others wait. Without a model named, such runs (and out-of-core ones) train the two-tower,
-    the model that trains data-parallel and streams; in memory the default is the hybrid. ``stream=True`` (or ``data`` being a shard store, or a KuaiRec folder whose
-    big matrix is parquet shards) trains out of core with :func:`reelrec.scale.train_sharded`.
+    while the others wait. ``stream=True`` (or ``data`` being a shard store, or a KuaiRec folder whose
+    big matrix is parquet shards) trains out of core with :func:`reelrec.scale.train_sharded`. Without
+    a model named, out-of-core and ``torchrun`` runs train the two-tower (the model that streams and
+    trains data-parallel); in memory the default is the hybrid.
     """
     from reelrec.scale import distributed_session, is_store
 
