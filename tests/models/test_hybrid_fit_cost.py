@@ -13,8 +13,8 @@ from tests.models.test_hybrid import two_clusters
 from reelrec.models import Recommender, create_model
 from reelrec.models._ease import ease_matrix, ease_scores
 from reelrec.models._hybrid import Hybrid
+from reelrec.models._hybrid_choices import earns_weight
 from reelrec.models._hybrid_progress import FitClock
-from reelrec.models._hybrid_select import _earns_weight
 from reelrec.models._hybrid_state import get_state, set_state
 from reelrec.models._hybrid_valid import impression_ndcg
 from reelrec.models._mf import biased_als
@@ -180,8 +180,8 @@ def test_earns_weight_tells_a_useful_part_from_noise(rng):
 
     truth = gain.reshape(n_users, n_items).astype(np.float32)
     noise = rng.normal(size=(n_users, n_items)).astype(np.float32)
-    assert not _earns_weight(judge, truth, noise, 10)
-    assert _earns_weight(judge, noise, truth, 10)
+    assert not earns_weight(judge, truth, noise, 10)
+    assert earns_weight(judge, noise, truth, 10)
 
 
 def test_dense_item_gram_matches_the_sparse_product(rng, monkeypatch):

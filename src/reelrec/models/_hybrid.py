@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from reelrec.data._dataset import Dataset, FeatureTable
+from reelrec.features import FeaturePipeline
 from reelrec.models._base import Recommender
-from reelrec.models._ease import EASE, item_gram
 from reelrec.models._history import History
+from reelrec.models._hybrid_fit import fit_hybrid
 from reelrec.models._hybrid_parts import (
-    FEATURE_REG,
     LabelKind,
     design_matrix,
-    detect_label_kind,
-    ease_weights,
-    feature_pipeline,
-    ials_confidence,
     label_from_target,
-    label_target,
-    ridge_map,
     standardise_rows,
 )
-from reelrec.models._hybrid_progress import FitClock, fit_plan, refit_units
-from reelrec.models._hybrid_select import Choice, choose
-from reelrec.models._hybrid_session import ItemMap, add_items, fit_item_map, recommend_history, session_scores
+from reelrec.models._hybrid_select import Choice
+from reelrec.models._hybrid_session import ItemMap, add_items, recommend_history, session_scores
 from reelrec.models._hybrid_state import check_params, get_state, set_state
-from reelrec.models._hybrid_taste import Encoded, Taste, encode_videos, fit_taste, mf_residual, taste_columns
-from reelrec.models._hybrid_valid import carve_pairs
-from reelrec.models._ials import implicit_als
-from reelrec.models._item_mean import pair_means
+from reelrec.models._hybrid_taste import Taste, TasteColumns
 from reelrec.models._mf import biased_als
 from reelrec.models._space import Distribution, IntRange
 
@@ -121,6 +109,29 @@ class Hybrid(Recommender):
     scorings: ClassVar[tuple[str, ...]] = ("blend", "catalogue")
     run_params: ClassVar[tuple[str, ...]] = ("progress",)
 
+    # Learned state: set by ``fit_hybrid`` (``_hybrid_fit``) or loaded by ``_hybrid_state``.
+    label_kind_: LabelKind
+    choice_: Choice
+    fit_seconds_: dict[str, float]
+    global_mean_: float
+    liked_target_: float
+    skip_target_: float
+    user_factors_: NDArray[np.float32]
+    user_bias_: NDArray[np.float32]
+    item_factors_: NDArray[np.float32]
+    item_bias_: NDArray[np.float32]
+    ials_user_: NDArray[np.float32] | None
+    ials_item_: NDArray[np.float32] | None
+    ease_weights_: NDArray[np.float32] | None
+    ease_values_: NDArray[np.float32] | None
+    item_map_: ItemMap | None
+    user_pipe_: FeaturePipeline | None
+    user_map_: NDArray | None
+    user_map_bias_: NDArray | None
+    log_popularity_: NDArray[np.float32]
+    taste_: Taste | None
+    taste_cols_: TasteColumns | None
+
     def __init__(
         self,
         label_kind: str = "auto",
@@ -178,46 +189,7 @@ class Hybrid(Recommender):
 
     # --------------------------------------------------------------------------------------------- fit
     def _fit(self, dataset: Dataset) -> None:
-        self._check_params()
-        start = time.perf_counter()
-        kind = detect_label_kind(dataset) if self.label_kind == "auto" else cast(LabelKind, self.label_kind)
-        user, item, label = pair_means(dataset.interactions, dataset.n_items)
-        y = label_target(label, kind).astype(np.float32)
-        n_users, n_items = dataset.n_users, dataset.n_items
-        use_ease = EASE.memory_needed_gb(n_items) <= self.max_memory_gb
-        rng = np.random.default_rng(self.seed)
-        held = carve_pairs(user, n_users, self.validation_fraction, self.max_validation_users, rng)
-        plan = fit_plan(self, kind, len(user), int(held.sum()), n_users, n_items, use_ease)
-        clock = FitClock(plan, self.progress is True or (self.progress == "auto" and sys.stderr.isatty()))
-        clock.seconds["prepare"] = time.perf_counter() - start  # pair means, label kind, holdout
-        try:
-            with clock.phase("features"):
-                user_design = self._user_design(dataset)
-                encoded = encode_videos(dataset.item_features)
-                cols = taste_columns(encoded)
-            self.taste_cols_ = None if cols is None else cols[0]
-            videos = None if cols is None else cols[1]
-            choice = choose(
-                self, kind, user, item, label, y, held, (n_users, n_items), use_ease, user_design, videos, clock
-            )
-            self.label_kind_ = kind
-            self.choice_ = choice
-            self._fit_parts(user, item, label, y, choice, use_ease, dataset, clock, encoded)
-            self.taste_: Taste | None = None
-            if videos is not None and choice.taste_weight > 0:
-                with clock.phase("refit taste"):
-                    resid = mf_residual(user, item, y, self.global_mean_, self.user_factors_, self.user_bias_,
-                                        self.item_factors_, self.item_bias_)
-                    self.taste_ = fit_taste(user, item, resid, videos, n_users, choice.taste_reg, user_design)
-        finally:
-            self.fit_seconds_ = clock.close()
-
-    def _user_design(self, dataset: Dataset) -> sp.csr_matrix | None:
-        pipe = feature_pipeline(dataset.user_features)
-        self.user_pipe_ = pipe
-        if pipe is None or dataset.user_features is None:
-            return None
-        return design_matrix(pipe.fit_transform(dataset.user_features), pipe)
+        fit_hybrid(self, dataset)
 
     def fit_mf(
         self,
@@ -235,58 +207,6 @@ class Hybrid(Recommender):
         size = int(self.embedding_size if k is None else k)
         p, b, q, c = biased_als(user, item, (y - mean).astype(np.float32), *shape, size, reg, sweeps, rng)
         return mean, p, b, q, c
-
-    def _fit_parts(
-        self,
-        user: NDArray[np.int32],
-        item: NDArray[np.int32],
-        label: NDArray[np.float32],
-        y: NDArray[np.float32],
-        choice: Choice,
-        use_ease: bool,
-        dataset: Dataset,
-        clock: FitClock,
-        encoded: Encoded | None = None,
-    ) -> None:
-        n_users, n_items = dataset.n_users, dataset.n_items
-        planned = refit_units(self, self.label_kind_, len(y), n_users, n_items, use_ease)
-        k = choice.embedding_size or int(self.embedding_size)
-        with clock.phase("refit mf"):
-            mean, p, b, q, c = self.fit_mf(user, item, y, (n_users, n_items), choice.mf_reg, int(self.epochs), k)
-        clock.advance(planned["mf"], "refit MF")
-        self.global_mean_ = mean
-        # The labels a history view is assumed to carry when its watch ratio is unknown (a liked view:
-        # the training targets' upper quartile) or when it was skipped (their 5th percentile), centred.
-        self.liked_target_ = float(np.quantile(y, 0.75)) - mean
-        self.skip_target_ = float(np.quantile(y, 0.05)) - mean
-        self.user_factors_, self.user_bias_ = p, b
-        self.ials_user_ = self.ials_item_ = None
-        if max(choice.ials_weight, choice.catalogue_ials_weight) > 0:
-            with clock.phase("refit ials"):
-                extra = ials_confidence(user, item, label, self.label_kind_, choice.ials_alpha, (n_users, n_items))
-                rng = np.random.default_rng(self.seed)
-                self.ials_user_, self.ials_item_ = implicit_als(
-                    extra, int(self.ials_size), choice.ials_reg, int(self.epochs), rng
-                )
-        clock.advance(planned["ials"], "refit iALS")
-        self.item_factors_, self.item_bias_ = np.ascontiguousarray(q), np.ascontiguousarray(c)
-        with clock.phase("maps"):
-            self.item_map_: ItemMap | None = fit_item_map(self, dataset, item, encoded)
-            self.user_map_ = self.user_map_bias_ = None
-            if self.user_pipe_ is not None and dataset.user_features is not None:
-                design = design_matrix(self.user_pipe_.transform(dataset.user_features), self.user_pipe_)
-                known = np.bincount(user, minlength=n_users) > 0
-                pb = np.hstack([p, b[:, None]])
-                self.user_map_, self.user_map_bias_ = ridge_map(design[known], pb[known], FEATURE_REG)
-        self.log_popularity_ = np.log1p(self.item_popularity_).astype(np.float32)
-        self.ease_weights_ = self.ease_values_ = None
-        if self.ease_input == "residual":
-            # Pairs are sorted by user then item, the order of seen_'s entries.
-            self.ease_values_ = (y - mean - b[user] - self.item_bias_[item]).astype(np.float32)
-        if use_ease and max(choice.ease_weight, choice.catalogue_ease_weight) > 0:
-            with clock.phase("refit ease"):
-                self.ease_weights_ = ease_weights(item_gram(self._ease_matrix()), choice.ease_reg)
-        clock.advance(planned["ease"], "refit EASE")
 
     def _ease_matrix(self) -> sp.csr_matrix:
         """EASE's input rows for every user: the binary matrix, or the residual labels on its pattern."""
