@@ -117,11 +117,11 @@ def earns_weight(judge: Judge, base: NDArray[np.float32], part: NDArray[np.float
 def choose_ials(
     model: Hybrid, kind: str, user: NDArray[np.int32], item: NDArray[np.int32], label: NDArray[np.float32],
     train: NDArray[np.bool_], shape: tuple[int, int], val_users: NDArray[np.integer], judge: Judge,
-    log: dict[str, float], clock: FitClock,
+    log: dict[str, float], clock: FitClock, options: list[list[float]] | None = None,
 ) -> tuple[tuple[float, float], NDArray[np.float32]]:
-    """iALS (reg, alpha) among ``model.ials_options``: the implicit factor component of the blend."""
+    """iALS (reg, alpha) among ``options`` (default ``model.ials_options``): the implicit factor component."""
     best, best_score, best_s = (1.0, 1.0), -1.0, np.zeros(0, np.float32)
-    for reg, alpha in model.ials_options:
+    for reg, alpha in model.ials_options if options is None else options:
         extra = ials_confidence(user[train], item[train], label[train], kind, float(alpha), shape)
         sweeps = choose_sweeps(model)
         x, q = implicit_als(extra, int(model.ials_size), float(reg), sweeps, np.random.default_rng(model.seed))

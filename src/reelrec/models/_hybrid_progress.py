@@ -71,7 +71,8 @@ def fit_plan(model: Hybrid, kind: str, nnz: int, n_held: int, n_users: int, n_it
         units += gram_units(n_train, n_users, n_items) + PLANNED_INVERSES * inverse_units(n_items)
     if model.ials_options and n_held:
         size = int(model.ials_size)
-        units += len(model.ials_options) * ials_units(n_train, n_users, n_items, size, sweeps)
+        tried = len(model.ials_options) if kind != "watch_ratio" else 1  # the catalogue rule tries one
+        units += tried * ials_units(n_train, n_users, n_items, size, sweeps)
     return units + sum(refit_units(model, kind, nnz, n_users, n_items, use_ease).values())
 
 
