@@ -30,8 +30,8 @@ def fitted() -> Hybrid:
 
 
 # ------------------------------------------------------------------------------------------ progress
-def test_progress_is_off_by_default_and_prints_nothing(fitted, capsys):
-    assert fitted.progress is False
+def test_progress_defaults_to_auto_and_prints_nothing_off_a_terminal(fitted, capsys):
+    assert fitted.progress == "auto"  # like the two-tower: a bar on a terminal, silence in logs and tests
     Hybrid(**SMALL).fit(two_clusters())
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
@@ -61,7 +61,7 @@ def test_progress_is_a_run_option_not_saved_with_the_model(tmp_path):
     assert spec["params"]["embedding_size"] == 4  # the hyperparameters are there
     assert "progress" in Hybrid.run_params
     loaded = Recommender.load(path)
-    assert isinstance(loaded, Hybrid) and loaded.progress is False
+    assert isinstance(loaded, Hybrid) and loaded.progress == "auto"  # the default, not what the fit used
 
 
 def test_clock_grows_its_plan_and_never_passes_it():

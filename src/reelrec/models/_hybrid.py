@@ -96,7 +96,7 @@ class Hybrid(Recommender):
         Seed of the holdout draw and the factor initialisations.
     progress : bool or "auto"
         Run option, not saved with the model: one progress bar with an ETA on stderr for the whole fit
-        (``"auto"``: only when stderr is a terminal).
+        (``"auto"``, the default: only when stderr is a terminal, as the two-tower does).
         ``fit_seconds_`` (saved) holds the fit's wall seconds per phase either way.
 
     Stability: provisional (the default model since it beat the two-tower on every data set measured).
@@ -152,7 +152,7 @@ class Hybrid(Recommender):
         taste_regs: list[float] | tuple[float, ...] = (10.0, 40.0, 160.0),
         taste_weights: list[float] | tuple[float, ...] = (0.5, 1.0),
         seed: int = 0,
-        progress: bool | Literal["auto"] = False,
+        progress: bool | Literal["auto"] = "auto",
     ) -> None:
         self.label_kind = label_kind
         self.embedding_size = embedding_size
