@@ -47,7 +47,10 @@ import polars as pl
 
 from reelrec.artifacts import load_artifact, save_artifact
 from reelrec.data import Dataset, FeatureTable, IdMap, Interactions
-from reelrec.models import DEFAULT_MODEL, create_model, model_class
+from reelrec.models import DEFAULT_MODEL, canonical_name, create_model, model_class
+
+#: Models trained by epochs of gradient steps (``--epochs`` applies to these only).
+NEURAL = ("two-tower", "notebook")
 
 N_USERS, N_ITEMS, N_ROWS = 7176, 10_728, 12_530_806
 
@@ -107,7 +110,9 @@ def model_params(name: str, epochs: int) -> dict[str, Any]:
     import inspect
 
     accepted = inspect.signature(model_class(name)).parameters
-    wanted = {"epochs": epochs, "progress": False}
+    wanted: dict[str, Any] = {"progress": False}
+    if canonical_name(name) in NEURAL:  # ALS sweeps (mf, ials, hybrid) are also called epochs: keep theirs
+        wanted["epochs"] = epochs
     return {k: v for k, v in wanted.items() if k in accepted}
 
 
