@@ -11,10 +11,9 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 
-from reelrec.data._dataset import Dataset, FeatureTable
-from reelrec.models._base import Recommender
-from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, history_rows
-from reelrec.models._history import History
+from reelrec.data._dataset import Dataset
+from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight
+from reelrec.models._item_item import ItemItemRecommender
 from reelrec.models._space import Distribution, LogUniform
 
 # Cells of one dense block of user rows when accumulating the Gram matrix X'X.
@@ -123,7 +122,7 @@ def ease_scores(gram: NDArray[np.float64], reg: float, rows: sp.csr_matrix) -> N
     return (x - xp_t.T / diag[None, :]).astype(np.float32)
 
 
-class EASE(Recommender):
+class EASE(ItemItemRecommender):
     """Embarrassingly shallow autoencoder: ``scores = X_u @ B`` with a closed-form item-item ``B``.
 
     ``B = argmin |X - XB|^2 + reg |B|^2`` subject to ``diag(B) = 0``, which is
@@ -183,18 +182,7 @@ class EASE(Recommender):
         # The regularised Gram matrix is symmetric positive definite: Cholesky, triangular inverse.
         self.weights_ = ease_matrix(item_gram(self.seen_), float(self.reg), overwrite=True)
 
-    def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
-        return np.asarray(self.seen_[users] @ self.weights_, dtype=np.float32)
-
-    def _score_sessions(
-        self,
-        users: NDArray[np.int32],
-        histories: list[History],
-        user_features: FeatureTable | None,
-        scoring: str | None = None,
-    ) -> NDArray[np.float32]:
-        self._check_scoring(scoring)
-        rows = history_rows(users, histories, self.seen_, float(self.history_weight))
+    def _item_product(self, rows: sp.csr_matrix) -> NDArray[np.float32]:
         return np.asarray(rows @ self.weights_, dtype=np.float32)
 
     def _similar(self, items: NDArray[np.int32]) -> NDArray[np.float32]:

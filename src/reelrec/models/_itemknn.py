@@ -9,18 +9,17 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 
-from reelrec.data._dataset import Dataset, FeatureTable
-from reelrec.models._base import Recommender
+from reelrec.data._dataset import Dataset
 from reelrec.models._ease import item_gram
-from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight, history_rows
-from reelrec.models._history import History
+from reelrec.models._fold import DEFAULT_HISTORY_WEIGHT, check_history_weight
+from reelrec.models._item_item import ItemItemRecommender
 from reelrec.models._space import Distribution, IntRange, Uniform
 
 # Cells of one dense (n_items x chunk) similarity block.
 _BLOCK_CELLS = 2**24
 
 
-class ItemKNN(Recommender):
+class ItemKNN(ItemItemRecommender):
     """Score an item by the summed similarity of its nearest neighbours that the user has seen.
 
     ``sim(i, j) = |U_i & U_j| / (sqrt(|U_i|) sqrt(|U_j|) + shrinkage)`` (cosine on the binary
@@ -88,18 +87,7 @@ class ItemKNN(Recommender):
         sim_mat.sort_indices()
         self.similarity_ = sim_mat
 
-    def _score(self, users: NDArray[np.int32]) -> NDArray[np.float32]:
-        return np.asarray((self.seen_[users] @ self.similarity_).toarray(), dtype=np.float32)
-
-    def _score_sessions(
-        self,
-        users: NDArray[np.int32],
-        histories: list[History],
-        user_features: FeatureTable | None,
-        scoring: str | None = None,
-    ) -> NDArray[np.float32]:
-        self._check_scoring(scoring)
-        rows = history_rows(users, histories, self.seen_, float(self.history_weight))
+    def _item_product(self, rows: sp.csr_matrix) -> NDArray[np.float32]:
         return np.asarray((rows @ self.similarity_).toarray(), dtype=np.float32)
 
     def _similar(self, items: NDArray[np.int32]) -> NDArray[np.float32]:
