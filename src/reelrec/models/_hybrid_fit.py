@@ -65,7 +65,7 @@ def fit_hybrid(model: Hybrid, dataset: Dataset) -> None:
         )
         model.label_kind_ = kind
         model.choice_ = choice
-        _fit_parts(model, user, item, label, y, choice, use_ease, dataset, clock, encoded)
+        _fit_parts(model, user, item, label, y, choice, use_ease, dataset, clock, user_design, encoded)
         model.taste_ = None
         if videos is not None and choice.taste_weight > 0:
             with clock.phase("refit taste"):
@@ -94,6 +94,7 @@ def _fit_parts(
     use_ease: bool,
     dataset: Dataset,
     clock: FitClock,
+    user_design: sp.csr_matrix | None,
     encoded: Encoded | None = None,
 ) -> None:
     n_users, n_items = dataset.n_users, dataset.n_items
@@ -121,11 +122,10 @@ def _fit_parts(
     with clock.phase("maps"):
         model.item_map_ = fit_item_map(model, dataset, item, encoded)
         model.user_map_ = model.user_map_bias_ = None
-        if model.user_pipe_ is not None and dataset.user_features is not None:
-            design = design_matrix(model.user_pipe_.transform(dataset.user_features), model.user_pipe_)
+        if user_design is not None:  # the encoded user features, built once for the choices
             known = np.bincount(user, minlength=n_users) > 0
             pb = np.hstack([p, b[:, None]])
-            model.user_map_, model.user_map_bias_ = ridge_map(design[known], pb[known], FEATURE_REG)
+            model.user_map_, model.user_map_bias_ = ridge_map(user_design[known], pb[known], FEATURE_REG)
     model.log_popularity_ = np.log1p(model.item_popularity_).astype(np.float32)
     model.ease_weights_ = model.ease_values_ = None
     if model.ease_input == "residual":
